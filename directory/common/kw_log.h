@@ -1,0 +1,56 @@
+/*
+ * kw_log.h - the one logging wrapper of keyward.
+ *
+ * Every line goes through kw_log(); a line of one request carries the same
+ * context (request id, tenant, user, service, rhost).  Untrusted strings are
+ * capped at KW_LOG_FIELD_MAX bytes and made printable before they are
+ * written.  No secret is ever passed here.
+ *
+ * This file depends on nothing else of keyward.
+ */
+#ifndef KW_LOG_H
+#define KW_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <syslog.h>
+
+#define KW_LOG_FIELD_MAX 100
+
+enum kw_log_target {
+	KW_LOG_STDERR, /* kwadm, tests, keywardd in the foreground */
+	KW_LOG_SYSLOG, /* keywardd as a service, the modules */
+};
+
+/* Context shared by all lines of one request.  Any field may be NULL. */
+struct kw_log_ctx {
+	const char *request_id;
+	const char *tenant;
+	const char *user;
+	const char *service;
+	const char *rhost;
+};
+
+void kw_log_open(const char *ident, enum kw_log_target target, int facility);
+void kw_log_set_level(int max_priority);
+int kw_log_level_parse(const char *name, int *priority_out);
+
+/* Log one line at syslog PRIORITY.  No trailing newline in FMT. */
+void kw_log(int priority, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Log one line prefixed with the request context. */
+void kw_log_ctx(int priority, const struct kw_log_ctx *ctx, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+
+void kw_vlog(int priority, const struct kw_log_ctx *ctx, const char *fmt,
+	     va_list ap) __attribute__((format(printf, 3, 0)));
+
+/*
+ * Copy untrusted IN into OUT (size OUTSZ) for logging: at most
+ * KW_LOG_FIELD_MAX bytes, with every byte outside printable ASCII written
+ * as \xHH.  Returns OUT.
+ */
+const char *kw_log_sanitize(const char *in, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,173 @@
+/*
+ * kw_dir.h - the directory model: keyward's only door to LDAP.
+ *
+ * Everything that names an LDAP entry or builds a filter lives behind this
+ * header, so that escaping has one place to be right.  Functions return 0
+ * or an errno value:
+ *
+ *   EINVAL        a name or value failed validation (nothing was sent)
+ *   ENOENT        no such tenant, user or role
+ *   EEXIST        it exists already
+ *   EACCES        the directory refused the credentials (bad password)
+ *   EPERM         the identity may not do this (LDAP insufficient access)
+ *   ECONNREFUSED  no directory server answered (all URIs tried)
+ *   ETIMEDOUT     a server accepted but did not answer in time
+ *   ENOSPC        the database is full
+ *   ENOMEM        out of memory
+ *   EPROTO        any other directory error; kw_dir_error() tells more
+ *
+ * The layout of the tree (see docs/architecture.md):
+ *
+ *   <base>                                  o=keyward by default
+ *     ou=system                             service identities
+ *       cn=keywardd                         keywardd's bind identity
+ *     ou=policies                           ppolicy's default policy
+ *     ou=tenants                            one subtree per tenant
+ *       o=<tenant>                          kwTenant: settings, uid range
+ *         ou=people / uid=<user>            inetOrgPerson+posixAccount+kwUser
+ *         ou=roles  / cn=<role>             groupOfNames; cn=admins is the
+ *                                            tenant's administrators
+ */
+#ifndef KW_DIR_H
+#define KW_DIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "kw_config.h"
+#include "kw_names.h"
+
+#define KW_DIR_ERROR_MAX 256
+#define KW_DISPLAY_MAX 128
+#define KW_ADMIN_ROLE "admins"
+
+struct kw_dir; /* one LDAP connection with its identity */
+
+/* How a connection authenticates. */
+enum kw_dir_identity {
+	KW_DIR_AS_ROOT,	   /* directory.admin_uri, SASL EXTERNAL as uid 0 */
+	KW_DIR_AS_SERVICE, /* directory.bind_dn + bind_password_file */
+	KW_DIR_AS_USER,	   /* a tenant user's DN and password */
+	KW_DIR_ANONYMOUS,  /* for user-password checks only */
+};
+
+/*
+ * Open a connection to the directory.  URIs from CFG are tried in order
+ * with the configured timeouts; TLS certificates are verified against
+ * directory.ca_file; plain ldap:// is refused unless the host is a
+ * loopback address (or StartTLS is on).  For KW_DIR_AS_USER, USER names
+ * the tenant user and PASSWORD is used once and not kept.
+ */
+int kw_dir_open(const struct kw_config *cfg, enum kw_dir_identity as,
+		const struct kw_name *user, const char *password,
+		struct kw_dir **dir_out);
+void kw_dir_free(struct kw_dir *dir);
+
+/* The last error in words (the server's diagnostic included), or "". */
+const char *kw_dir_error(const struct kw_dir *dir);
+
+/* The URI this connection uses. */
+const char *kw_dir_uri(const struct kw_dir *dir);
+
+/*
+ * Prepare an empty slapd over cn=config (root over ldapi://): schema,
+ * modules, the tenants' database with its indexes, size limit, access
+ * rules and password policy, the base entries and the service identity
+ * (its password taken from directory.bind_password_file).  Idempotent:
+ * a second run changes nothing that is already right.  SCHEMA_LDIF is
+ * keyward's cn=config schema file.  PROGRESS, if not NULL, is called with
+ * one line per step.
+ */
+int kw_dir_init(const struct kw_config *cfg, const char *schema_ldif,
+		void (*progress)(const char *line), char *err, size_t errlen);
+
+/* ---- tenants ---------------------------------------------------------- */
+
+struct kw_tenant {
+	char name[KW_TENANT_MAX + 1];
+	char display_name[KW_DISPLAY_MAX + 1];
+	bool suspended;
+	long uid_base;	/* first uid of the tenant's range */
+	long uid_count; /* size of the range */
+	long uid_next;	/* next uid to hand out */
+	long n_users;	/* filled by kw_tenant_get only, else -1 */
+};
+
+int kw_tenant_create(struct kw_dir *dir, const char *name,
+		     const char *display_name, struct kw_tenant *out);
+int kw_tenant_get(struct kw_dir *dir, const char *name, struct kw_tenant *out);
+/* *LIST_OUT is sorted by name; free it with free(). */
+int kw_tenant_list(struct kw_dir *dir, struct kw_tenant **list_out,
+		   size_t *n_out);
+int kw_tenant_set_suspended(struct kw_dir *dir, const char *name,
+			    bool suspended);
+/* Remove every entry of the tenant, and nothing else. */
+int kw_tenant_delete(struct kw_dir *dir, const char *name);
+
+/* ---- users ------------------------------------------------------------ */
+
+struct kw_user {
+	struct kw_name name;
+	char display_name[KW_DISPLAY_MAX + 1];
+	long uid_number;
+	long gid_number;
+	char home[256];
+	char shell[64];
+	bool deactivated;
+	bool must_change_password; /* ppolicy pwdReset */
+	time_t password_changed;   /* pwdChangedTime, 0 if unknown */
+	char **roles;		   /* NULL-terminated, or NULL */
+};
+
+/*
+ * Add a user with a uidNumber from the tenant's range.  PASSWORD may be
+ * NULL (the account then cannot log in until reset-password).
+ */
+int kw_user_add(struct kw_dir *dir, const struct kw_name *name,
+		const char *display_name, const char *password,
+		struct kw_user *out);
+int kw_user_get(struct kw_dir *dir, const struct kw_name *name,
+		struct kw_user *out);
+int kw_user_list(struct kw_dir *dir, const char *tenant,
+		 struct kw_user **list_out, size_t *n_out);
+int kw_user_set_deactivated(struct kw_dir *dir, const struct kw_name *name,
+			    bool deactivated);
+int kw_user_delete(struct kw_dir *dir, const struct kw_name *name);
+/* Set PASSWORD; with MUST_CHANGE the user must change it at next login. */
+int kw_user_set_password(struct kw_dir *dir, const struct kw_name *name,
+			 const char *password, bool must_change);
+/*
+ * Check PASSWORD by binding as the user on DIR, which must be a
+ * connection of its own (KW_DIR_ANONYMOUS), never the service one.  An
+ * empty password is refused before anything is sent.  Returns 0, EACCES
+ * for wrong credentials or an unknown user (the directory does not tell
+ * them apart), or a connection error.
+ */
+int kw_user_check_password(struct kw_dir *dir, const struct kw_name *name,
+			   const char *password);
+void kw_user_clear(struct kw_user *user);
+void kw_user_list_free(struct kw_user *list, size_t n);
+
+/* ---- roles ------------------------------------------------------------ */
+
+struct kw_role {
+	char name[KW_ROLE_MAX + 1];
+	char description[KW_DISPLAY_MAX + 1];
+	size_t n_members;
+};
+
+int kw_role_create(struct kw_dir *dir, const char *tenant, const char *role,
+		   const char *description);
+int kw_role_list(struct kw_dir *dir, const char *tenant,
+		 struct kw_role **list_out, size_t *n_out);
+int kw_role_delete(struct kw_dir *dir, const char *tenant, const char *role);
+int kw_role_grant(struct kw_dir *dir, const char *role,
+		  const struct kw_name *user);
+int kw_role_revoke(struct kw_dir *dir, const char *role,
+		   const struct kw_name *user);
+/* The members of ROLE as user names (NULL-terminated, free each + array). */
+int kw_role_members(struct kw_dir *dir, const char *tenant, const char *role,
+		    char ***members_out);
+
+#endif
