@@ -44,7 +44,6 @@ struct kw_config {
 	int connect_timeout_ms;	  /* directory.connect_timeout_ms */
 	int op_timeout_ms;	  /* directory.op_timeout_ms */
 	char *admin_uri;	  /* directory.admin_uri: ldapi for root */
-	char *config_uri;	  /* directory.config_uri: cn=config, root */
 	char *db_directory;	  /* directory.db_directory: init only */
 	long db_max_size_mb;	  /* directory.db_max_size_mb: init only */
 
