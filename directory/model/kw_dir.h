@@ -76,11 +76,13 @@ const char *kw_dir_uri(const struct kw_dir *dir);
  * rules and password policy, the base entries and the service identity
  * (its password taken from directory.bind_password_file).  Idempotent:
  * a second run changes nothing that is already right.  SCHEMA_LDIF is
- * keyward's cn=config schema file.  PROGRESS, if not NULL, is called with
+ * keyward's cn=config schema file; TEMPLATES_DIR holds
+ * keyward-database.ldif.in and keyward-base.ldif.in.  PROGRESS, if not NULL, is called with
  * one line per step.
  */
 int kw_dir_init(const struct kw_config *cfg, const char *schema_ldif,
-		void (*progress)(const char *line), char *err, size_t errlen);
+		const char *templates_dir, void (*progress)(const char *line),
+		char *err, size_t errlen);
 
 /* ---- tenants ---------------------------------------------------------- */
 
