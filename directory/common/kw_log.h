@@ -16,6 +16,8 @@
 #include <syslog.h>
 
 #define KW_LOG_FIELD_MAX 100
+/* Room for one sanitized field: every byte escaped, "..." and the NUL. */
+#define KW_LOG_FIELD_BUF (KW_LOG_FIELD_MAX * 4 + 4)
 
 enum kw_log_target {
 	KW_LOG_STDERR, /* kwadm, tests, keywardd in the foreground */
@@ -48,8 +50,11 @@ void kw_vlog(int priority, const struct kw_log_ctx *ctx, const char *fmt,
 
 /*
  * Copy untrusted IN into OUT (size OUTSZ) for logging: at most
- * KW_LOG_FIELD_MAX bytes, with every byte outside printable ASCII written
- * as \xHH.  Returns OUT.
+ * KW_LOG_FIELD_MAX bytes, with every byte outside printable ASCII (and
+ * space and backslash, so that a field never holds a separator) written
+ * as \xHH, and "..." appended when IN was cut.  OUTSZ should be
+ * KW_LOG_FIELD_BUF; a smaller OUT is filled as far as it goes.  A NULL IN
+ * is written as "(null)".  Returns OUT.
  */
 const char *kw_log_sanitize(const char *in, char *out, size_t outsz);
 
