@@ -7,7 +7,8 @@
  *
  *   EINVAL        a name or value failed validation (nothing was sent)
  *   ENOENT        no such tenant, user or role
- *   EEXIST        it exists already
+ *   EEXIST        it exists already (or the value is there already)
+ *   ENODATA       the value to remove is not there
  *   EACCES        the directory refused the credentials (bad password)
  *   EPERM         the identity may not do this (LDAP insufficient access)
  *   ECONNREFUSED  no directory server answered (all URIs tried)
@@ -58,6 +59,9 @@ enum kw_dir_identity {
  * directory.ca_file; plain ldap:// is refused unless the host is a
  * loopback address (or StartTLS is on).  For KW_DIR_AS_USER, USER names
  * the tenant user and PASSWORD is used once and not kept.
+ *
+ * On failure *DIR_OUT may still receive a handle that is not connected,
+ * so that kw_dir_error() can say why; release it with kw_dir_free().
  */
 int kw_dir_open(const struct kw_config *cfg, enum kw_dir_identity as,
 		const struct kw_name *user, const char *password,

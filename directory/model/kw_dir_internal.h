@@ -1,0 +1,132 @@
+/*
+ * kw_dir_internal.h - what the parts of the directory model share, and
+ * nothing outside it sees: the connection, DN builders, error mapping and
+ * small helpers around libldap.
+ */
+#ifndef KW_DIR_INTERNAL_H
+#define KW_DIR_INTERNAL_H
+
+#include <ldap.h>
+
+#include "kw_dir.h"
+
+#define KW_DN_MAX 512
+
+/* Attribute and class names of the keyward schema (etc/ldap/). */
+#define KW_AT_SUSPENDED "kwSuspended"
+#define KW_AT_DEACTIVATED "kwDeactivated"
+#define KW_AT_TENANT_INDEX "kwTenantIndex"
+#define KW_AT_NEXT_TENANT_INDEX "kwNextTenantIndex"
+#define KW_AT_UID_BASE "kwUidBase"
+#define KW_AT_UID_COUNT "kwUidCount"
+#define KW_AT_UID_NEXT "kwUidNext"
+#define KW_AT_MFA_POLICY "kwMfaPolicy"
+#define KW_AT_TENANT_DISPLAY "description"
+#define KW_OC_TENANT "kwTenant"
+#define KW_OC_USER "kwUser"
+
+/*
+ * A role must have a member (groupOfNames), so an empty role holds the
+ * zero-length DN, which names no entry and is never shown as a member.
+ */
+#define KW_ROLE_PLACEHOLDER ""
+
+struct kw_dir {
+	LDAP *ld;
+	enum kw_dir_identity as;
+	char uri[256];
+	char base_dn[KW_DN_MAX];
+	char tenants_dn[KW_DN_MAX];
+	char sep;
+	long uid_min;
+	long uid_range;
+	long uid_max;
+	int op_timeout_ms;
+	char error[KW_DIR_ERROR_MAX];
+};
+
+/*
+ * Turn an LDAP result code into the errno contract of kw_dir.h and
+ * remember "WHAT: <ldap error>[: <server diagnostic>]" for kw_dir_error().
+ */
+int kw_dir_fail(struct kw_dir *dir, int rc, const char *what);
+/* Remember a message of our own and return ERR. */
+int kw_dir_set_error(struct kw_dir *dir, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* DNs, built with RFC 4514 escaping of names already validated. */
+int kw_dn_tenant(const struct kw_dir *dir, const char *tenant, char *out,
+		 size_t outsz);
+int kw_dn_people(const struct kw_dir *dir, const char *tenant, char *out,
+		 size_t outsz);
+int kw_dn_roles(const struct kw_dir *dir, const char *tenant, char *out,
+		size_t outsz);
+int kw_dn_user(const struct kw_dir *dir, const struct kw_name *name,
+	       char *out, size_t outsz);
+int kw_dn_role(const struct kw_dir *dir, const char *tenant,
+	       const char *role, char *out, size_t outsz);
+/* The user name of a DN below DIR's tenants, or EINVAL. */
+int kw_dn_to_name(const struct kw_dir *dir, const char *dn,
+		  struct kw_name *out);
+
+/* Search with the connection's timeout; *RES must be ldap_msgfree'd. */
+int kw_dir_search(struct kw_dir *dir, const char *base, int scope,
+		  const char *filter, char **attrs, LDAPMessage **res);
+/* Read one entry by DN: ENOENT if there is none. */
+int kw_dir_read(struct kw_dir *dir, const char *dn, char **attrs,
+		LDAPMessage **res, LDAPMessage **entry);
+
+/* Attribute values of ENTRY; return false when absent. */
+bool kw_attr_str(LDAP *ld, LDAPMessage *entry, const char *attr, char *out,
+		 size_t outsz);
+bool kw_attr_long(LDAP *ld, LDAPMessage *entry, const char *attr,
+		  long *out);
+bool kw_attr_bool(LDAP *ld, LDAPMessage *entry, const char *attr,
+		  bool *out);
+/* GeneralizedTime "YYYYMMDDHHMMSSZ" into time_t (UTC). */
+bool kw_attr_time(LDAP *ld, LDAPMessage *entry, const char *attr,
+		  time_t *out);
+
+/*
+ * A small builder of LDAPMod arrays for single operations.  Values are
+ * not copied: they must outlive the operation.
+ */
+#define KW_MODS_MAX 24
+#define KW_MOD_VALUES_MAX 8
+struct kw_mods {
+	LDAPMod *list[KW_MODS_MAX + 1];
+	LDAPMod mod[KW_MODS_MAX];
+	char *values[KW_MODS_MAX][KW_MOD_VALUES_MAX + 1];
+	size_t n;
+	bool overflow;
+};
+
+void kw_mods_init(struct kw_mods *m);
+/* Add VALUE (may be NULL for a delete of all values) to the OP on ATTR. */
+void kw_mods_add(struct kw_mods *m, int op, const char *attr,
+		 const char *value);
+/* Returns ENOMEM-like EINVAL when the builder overflowed. */
+int kw_mods_check(struct kw_dir *dir, const struct kw_mods *m);
+
+int kw_dir_add_entry(struct kw_dir *dir, const char *dn, struct kw_mods *m,
+		     const char *what);
+int kw_dir_modify(struct kw_dir *dir, const char *dn, struct kw_mods *m,
+		  const char *what);
+int kw_dir_delete(struct kw_dir *dir, const char *dn, const char *what);
+
+/*
+ * Add 1 to the INTEGER attribute ATTR of DN, as a compare-and-swap (delete
+ * the value read, add the next), retrying on a concurrent change.  *OLD
+ * receives the value before the increment.
+ */
+int kw_dir_take_next(struct kw_dir *dir, const char *dn, const char *attr,
+		     long limit, long *old);
+
+/* Roles, for tenant creation and user deletion (kw_role.c). */
+int kw_role_add_entry(struct kw_dir *dir, const char *tenant,
+		      const char *role, const char *description);
+/* Remove MEMBER_DN from the role at ROLE_DN, keeping the role valid. */
+int kw_role_drop_member(struct kw_dir *dir, const char *role_dn,
+			const char *member_dn);
+
+#endif
