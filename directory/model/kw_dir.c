@@ -547,6 +547,12 @@ static bool server_failed(int rc)
 	       rc == LDAP_BUSY;
 }
 
+static int sasl_no_prompts(LDAP *ld, unsigned flags, void *defaults,
+			   void *prompts)
+{
+	return LDAP_SUCCESS;
+}
+
 static int do_bind(struct kw_dir *dir, const struct kw_config *cfg,
 		   enum kw_dir_identity as, const struct kw_name *user,
 		   const char *password)
@@ -557,8 +563,10 @@ static int do_bind(struct kw_dir *dir, const struct kw_config *cfg,
 
 	switch (as) {
 	case KW_DIR_AS_ROOT:
-		rc = ldap_sasl_bind_s(dir->ld, NULL, "EXTERNAL", &cred, NULL,
-				      NULL, NULL);
+		/* EXTERNAL asks nothing: the socket's peer is the identity */
+		rc = ldap_sasl_interactive_bind_s(dir->ld, NULL, "EXTERNAL",
+						  NULL, NULL, LDAP_SASL_QUIET,
+						  sasl_no_prompts, NULL);
 		return rc;
 	case KW_DIR_AS_SERVICE:
 		if (kw_config_read_secret(cfg->bind_password_file, secret,
