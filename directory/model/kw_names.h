@@ -38,6 +38,10 @@ bool kw_name_valid_role(const char *s);
  * Split INPUT ("alice@acme", or "alice" with DEFAULT_TENANT set) at SEP
  * and validate both parts.  Returns 0 or EINVAL; OUT is zeroed on error.
  * INPUT may be any bytes; it is never copied anywhere on failure.
+ * INPUT holds at most one SEP and at most KW_QNAME_MAX bytes; without a
+ * SEP, DEFAULT_TENANT is used if it is a valid tenant name (NULL or ""
+ * means there is none).  SEP must be a visible ASCII character that no
+ * name may contain (not a letter, digit, '_', '.' or '-').
  */
 int kw_name_parse(const char *input, char sep, const char *default_tenant,
 		  struct kw_name *out);
@@ -49,16 +53,18 @@ void kw_name_format(const struct kw_name *name, char sep, char *out,
 /*
  * Escape LEN bytes at IN (which may hold NUL) for use as an assertion value
  * in an LDAP search filter (RFC 4515: * ( ) \ NUL as \2a \28 \29 \5c \00;
- * bytes >= 0x80 are also written as \HH).  Returns the length written
- * (excluding the NUL), or -1 if OUTSZ is too small (OUT is then "").
+ * control bytes, 0x7f and bytes >= 0x80 are also written as \hh, in
+ * lowercase hex).  Returns the length written (excluding the NUL), or -1
+ * if OUTSZ is too small (OUT is then "").  3 * LEN + 1 bytes always do.
  */
 long kw_escape_filter(const char *in, size_t len, char *out, size_t outsz);
 
 /*
  * Escape LEN bytes at IN as an RDN attribute value (RFC 4514: , + " \ < >
- * ; and a leading # or space and a trailing space are backslash-escaped;
- * NUL and bytes outside printable ASCII are written as \HH).  Returns the
+ * ; = and a leading # or space and a trailing space are backslash-escaped;
+ * NUL and bytes outside printable ASCII are written as \hh).  Returns the
  * length written, or -1 if OUTSZ is too small (OUT is then "").
+ * 3 * LEN + 1 bytes always do.
  */
 long kw_escape_dn_value(const char *in, size_t len, char *out, size_t outsz);
 
