@@ -1,2 +1,383 @@
-/* placeholder: being written */
+/*
+ * kwadm_tenant.c - "kwadm tenant": the customer organisations.
+ */
 #include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kwadm.h"
+
+static const char *tenant_status(const struct kw_tenant *tenant)
+{
+	return tenant->suspended ? "suspended" : "active";
+}
+
+static void print_tenant(const struct kwadm *ctx,
+			 const struct kw_tenant *tenant)
+{
+	const struct kwadm_field fields[] = {
+		{"name", "name", KWADM_STRING, .string = tenant->name},
+		{"display_name", "display name", KWADM_STRING,
+		 .string = tenant->display_name},
+		{"status", "status", KWADM_STRING,
+		 .string = tenant_status(tenant)},
+		{"uid_base", "first uid", KWADM_NUMBER,
+		 .number = tenant->uid_base},
+		{"uid_count", "uids", KWADM_NUMBER,
+		 .number = tenant->uid_count},
+		{"uid_next", "next uid", KWADM_NUMBER,
+		 .number = tenant->uid_next},
+		{"users", "users", KWADM_NUMBER, .number = tenant->n_users},
+	};
+
+	kwadm_print_record(ctx, fields, sizeof(fields) / sizeof(fields[0]));
+}
+
+/* Load the configuration, check NAME, connect.  Returns an exit status. */
+static int prepare(struct kwadm *ctx, const char *name)
+{
+	int rc;
+
+	rc = kwadm_load_config(ctx);
+	if (rc == 0)
+		rc = kwadm_check_tenant(name);
+	if (rc == 0)
+		rc = kwadm_connect(ctx);
+	return rc;
+}
+
+static int tenant_create(struct kwadm *ctx, const struct kwadm_command *cmd,
+			 int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"display-name", required_argument, NULL, 'd'},
+		KWADM_HELP_OPTION,
+		{NULL, 0, NULL, 0},
+	};
+	const char *display_name = "";
+	struct kw_tenant tenant;
+	const char *name;
+	int c, rc;
+
+	while ((c = kwadm_getopt(cmd, argc, argv, ":hd:", opts)) != -1) {
+		switch (c) {
+		case 'd':
+			display_name = optarg;
+			break;
+		case 'h':
+			return kwadm_help_command(cmd);
+		default:
+			return KWADM_EXIT_USAGE;
+		}
+	}
+	rc = kwadm_expect_args(cmd, argc, argv, 1, "tenant name");
+	if (rc != 0)
+		return rc;
+	name = argv[optind];
+
+	rc = kwadm_load_config(ctx);
+	if (rc == 0)
+		rc = kwadm_check_tenant(name);
+	if (rc == 0)
+		rc = kwadm_check_text("display name", display_name);
+	if (rc == 0)
+		rc = kwadm_connect(ctx);
+	if (rc != 0)
+		return rc;
+
+	memset(&tenant, 0, sizeof(tenant));
+	rc = kw_tenant_create(ctx->dir, name, display_name, &tenant);
+	if (rc != 0)
+		return kwadm_dir_failed(ctx, rc, "tenant", name);
+	if (ctx->json) {
+		print_tenant(ctx, &tenant);
+	} else if (!ctx->quiet) {
+		printf("tenant '%s' created with uids %ld-%ld\n", name,
+		       tenant.uid_base, tenant.uid_base + tenant.uid_count - 1);
+	}
+	return KWADM_EXIT_OK;
+}
+
+static int tenant_list(struct kwadm *ctx, const struct kwadm_command *cmd,
+		       int argc, char **argv)
+{
+	static const struct kwadm_field columns[] = {
+		{"name", "NAME", KWADM_STRING},
+		{"status", "STATUS", KWADM_STRING},
+		{"uid_base", "FIRST UID", KWADM_NUMBER},
+		{"uid_count", "UIDS", KWADM_NUMBER},
+		{"display_name", "DISPLAY NAME", KWADM_STRING},
+	};
+	const size_t n_cols = sizeof(columns) / sizeof(columns[0]);
+	struct kw_tenant *tenants = NULL;
+	struct kwadm_field *rows = NULL;
+	size_t i, n = 0;
+	int rc;
+
+	rc = kwadm_parse_plain(cmd, argc, argv, 0, "");
+	if (rc >= 0)
+		return rc;
+	rc = kwadm_load_config(ctx);
+	if (rc == 0)
+		rc = kwadm_connect(ctx);
+	if (rc != 0)
+		return rc;
+
+	rc = kw_tenant_list(ctx->dir, &tenants, &n);
+	if (rc != 0)
+		return kwadm_dir_failed(ctx, rc, NULL, NULL);
+	rows = calloc(n * n_cols + 1, sizeof(*rows));
+	if (rows == NULL) {
+		kwadm_error("out of memory");
+		rc = KWADM_EXIT_FAILURE;
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		struct kwadm_field *row = &rows[i * n_cols];
+
+		memcpy(row, columns, sizeof(columns));
+		row[0].string = tenants[i].name;
+		row[1].string = tenant_status(&tenants[i]);
+		row[2].number = tenants[i].uid_base;
+		row[3].number = tenants[i].uid_count;
+		row[4].string = tenants[i].display_name;
+	}
+	kwadm_print_table(ctx, columns, n_cols, rows, n);
+	rc = KWADM_EXIT_OK;
+done:
+	free(rows);
+	free(tenants);
+	return rc;
+}
+
+static int tenant_show(struct kwadm *ctx, const struct kwadm_command *cmd,
+		       int argc, char **argv)
+{
+	struct kw_tenant tenant;
+	const char *name;
+	int rc;
+
+	rc = kwadm_parse_plain(cmd, argc, argv, 1, "tenant name");
+	if (rc >= 0)
+		return rc;
+	name = argv[optind];
+	rc = prepare(ctx, name);
+	if (rc != 0)
+		return rc;
+
+	memset(&tenant, 0, sizeof(tenant));
+	rc = kw_tenant_get(ctx->dir, name, &tenant);
+	if (rc != 0)
+		return kwadm_dir_failed(ctx, rc, "tenant", name);
+	print_tenant(ctx, &tenant);
+	return KWADM_EXIT_OK;
+}
+
+static int set_suspended(struct kwadm *ctx, const struct kwadm_command *cmd,
+			 int argc, char **argv, bool suspended)
+{
+	char message[128];
+	const char *name;
+	int rc;
+
+	rc = kwadm_parse_plain(cmd, argc, argv, 1, "tenant name");
+	if (rc >= 0)
+		return rc;
+	name = argv[optind];
+	rc = prepare(ctx, name);
+	if (rc != 0)
+		return rc;
+
+	rc = kw_tenant_set_suspended(ctx->dir, name, suspended);
+	if (rc != 0)
+		return kwadm_dir_failed(ctx, rc, "tenant", name);
+	snprintf(message, sizeof(message), "tenant '%s' %s", name,
+		 suspended ? "suspended: its users can no longer log in"
+			   : "resumed");
+	kwadm_print_done(ctx, "tenant", name,
+			 suspended ? "suspended" : "resumed", message);
+	return KWADM_EXIT_OK;
+}
+
+static int tenant_suspend(struct kwadm *ctx, const struct kwadm_command *cmd,
+			  int argc, char **argv)
+{
+	return set_suspended(ctx, cmd, argc, argv, true);
+}
+
+static int tenant_resume(struct kwadm *ctx, const struct kwadm_command *cmd,
+			 int argc, char **argv)
+{
+	return set_suspended(ctx, cmd, argc, argv, false);
+}
+
+/* Ask on the terminal for the tenant's name.  True if it was typed. */
+static bool confirm_delete(const struct kw_tenant *tenant)
+{
+	char line[KW_TENANT_MAX + 16];
+	size_t len;
+
+	fprintf(stderr,
+		"Deleting tenant '%s' removes its %ld users, its roles and "
+		"all its data.\nType the tenant's name to confirm: ",
+		tenant->name, tenant->n_users);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return false;
+	len = strlen(line);
+	if (len > 0 && line[len - 1] == '\n')
+		line[--len] = '\0';
+	return strcmp(line, tenant->name) == 0;
+}
+
+static int tenant_delete(struct kwadm *ctx, const struct kwadm_command *cmd,
+			 int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"yes", no_argument, NULL, 'y'},
+		KWADM_HELP_OPTION,
+		{NULL, 0, NULL, 0},
+	};
+	struct kw_tenant tenant;
+	char message[128];
+	const char *name;
+	bool yes = false;
+	int c, rc;
+
+	while ((c = kwadm_getopt(cmd, argc, argv, ":hy", opts)) != -1) {
+		switch (c) {
+		case 'y':
+			yes = true;
+			break;
+		case 'h':
+			return kwadm_help_command(cmd);
+		default:
+			return KWADM_EXIT_USAGE;
+		}
+	}
+	rc = kwadm_expect_args(cmd, argc, argv, 1, "tenant name");
+	if (rc != 0)
+		return rc;
+	name = argv[optind];
+
+	rc = kwadm_load_config(ctx);
+	if (rc == 0)
+		rc = kwadm_check_tenant(name);
+	if (rc != 0)
+		return rc;
+	if (!yes && !isatty(STDIN_FILENO)) {
+		kwadm_error("refusing to delete tenant '%s' without --yes: "
+			    "standard input is not a terminal to confirm on",
+			    name);
+		return KWADM_EXIT_FAILURE;
+	}
+	rc = kwadm_connect(ctx);
+	if (rc != 0)
+		return rc;
+
+	memset(&tenant, 0, sizeof(tenant));
+	rc = kw_tenant_get(ctx->dir, name, &tenant);
+	if (rc != 0)
+		return kwadm_dir_failed(ctx, rc, "tenant", name);
+	if (!yes && !confirm_delete(&tenant)) {
+		kwadm_error("not confirmed; tenant '%s' was not deleted", name);
+		return KWADM_EXIT_FAILURE;
+	}
+	rc = kw_tenant_delete(ctx->dir, name);
+	if (rc != 0)
+		return kwadm_dir_failed(ctx, rc, "tenant", name);
+	snprintf(message, sizeof(message), "tenant '%s' deleted", name);
+	kwadm_print_done(ctx, "tenant", name, "deleted", message);
+	return KWADM_EXIT_OK;
+}
+
+static const struct kwadm_command tenant_commands[] = {
+	{
+		.name = "create",
+		.synopsis = "NAME [--display-name TEXT]",
+		.summary = "create a tenant",
+		.description =
+			"Create the tenant NAME: its partition of the\n"
+			"directory and its range of uids.  The members of its\n"
+			"role '" KW_ADMIN_ROLE
+			"' are its administrators.  NAME\n"
+			"is 1-32 of a-z, 0-9 and '-', not starting or ending\n"
+			"with '-'; it cannot be changed later.\n",
+		.options = "--display-name TEXT\n"
+			   "    The organisation's name for people, in UTF-8\n"
+			   "    (at most 128 bytes).\n",
+		.example = "kwadm tenant create acme --display-name "
+			   "\"Acme Corporation\"\n",
+		.run = tenant_create,
+	},
+	{
+		.name = "list",
+		.synopsis = "",
+		.summary = "list the tenants",
+		.description = "Print every tenant with its status and its\n"
+			       "range of uids, sorted by name.\n",
+		.options = NULL,
+		.example = "kwadm --json tenant list\n",
+		.run = tenant_list,
+	},
+	{
+		.name = "show",
+		.synopsis = "NAME",
+		.summary = "show one tenant",
+		.description = "Print the settings of the tenant NAME and the\n"
+			       "number of its users.\n",
+		.options = NULL,
+		.example = "kwadm tenant show acme\n",
+		.run = tenant_show,
+	},
+	{
+		.name = "suspend",
+		.synopsis = "NAME",
+		.summary = "refuse every login of a tenant",
+		.description =
+			"Suspend the tenant NAME: from now on every login of\n"
+			"its users is refused, on every host and in every web\n"
+			"login.  Nothing is deleted; 'resume' undoes it.\n",
+		.options = NULL,
+		.example = "kwadm tenant suspend acme\n",
+		.run = tenant_suspend,
+	},
+	{
+		.name = "resume",
+		.synopsis = "NAME",
+		.summary = "allow the logins of a suspended tenant again",
+		.description = "Resume the suspended tenant NAME: its users\n"
+			       "can log in again.\n",
+		.options = NULL,
+		.example = "kwadm tenant resume acme\n",
+		.run = tenant_resume,
+	},
+	{
+		.name = "delete",
+		.synopsis = "NAME [--yes]",
+		.summary = "delete a tenant with all its users and roles",
+		.description =
+			"Delete the tenant NAME: every entry of its "
+			"partition,\n"
+			"its users, roles and settings, and nothing else.  "
+			"This\n"
+			"cannot be undone.  Without --yes, kwadm asks for the\n"
+			"tenant's name to be typed on the terminal, and "
+			"refuses\n"
+			"when standard input is not a terminal.\n",
+		.options = "-y, --yes\n"
+			   "    Delete without asking.\n",
+		.example = "kwadm tenant delete acme --yes\n",
+		.run = tenant_delete,
+	},
+	{.name = NULL},
+};
+
+const struct kwadm_group kwadm_tenant_group = {
+	.name = "tenant",
+	.summary = "tenants: the organisations, one partition each",
+	.commands = tenant_commands,
+};
