@@ -440,8 +440,11 @@ int kwadm_dir_failed(const struct kwadm *ctx, int rc, const char *kind,
 		break;
 	case ECONNREFUSED:
 		describe_uris(ctx, uris, sizeof(uris));
-		kwadm_error("cannot reach the directory at %s%s%s", uris,
-			    *detail != '\0' ? ": " : ": ",
+		/* libldap's text often starts with the URI: say it once. */
+		if (strncmp(detail, uris, strlen(uris)) == 0 &&
+		    strncmp(detail + strlen(uris), ": ", 2) == 0)
+			detail += strlen(uris) + 2;
+		kwadm_error("cannot reach the directory at %s: %s", uris,
 			    *detail != '\0' ? detail : strerror(rc));
 		break;
 	case ETIMEDOUT:
