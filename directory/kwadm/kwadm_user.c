@@ -97,10 +97,10 @@ static void print_password_note(const struct kwadm *ctx, const char *qname,
 {
 	if (pw->generate) {
 		printf("password: %s\n", pw->text);
-		fprintf(stderr,
-			"kwadm: the password is shown only this once; %s "
-			"must change it at the first login\n",
-			qname);
+		if (!ctx->quiet)
+			printf("This password is shown only this once; %s "
+			       "must change it at the first login.\n",
+			       qname);
 	} else if (password_given(pw) && !ctx->quiet) {
 		printf("%s must change the password at the first login\n",
 		       qname);
