@@ -423,10 +423,20 @@ int kwadm_dir_failed(const struct kwadm *ctx, int rc, const char *kind,
 		kwadm_format_user(ctx, &ctx->admin_name, who, sizeof(who));
 	switch (rc) {
 	case ENOENT:
-		kwadm_error("no such %s '%s'", kind != NULL ? kind : "entry",
-			    name != NULL ? name : "");
+		/* the model names what is missing better than we can guess */
+		if (strncmp(detail, "no such ", 8) == 0 ||
+		    strstr(detail, "does not have") != NULL)
+			kwadm_error("%s", detail);
+		else
+			kwadm_error("no such %s '%s'",
+				    kind != NULL ? kind : "entry",
+				    name != NULL ? name : "");
 		break;
 	case EEXIST:
+		if (strstr(detail, "already") != NULL) {
+			kwadm_error("%s", detail);
+			break;
+		}
 		kwadm_error("%s '%s' exists already",
 			    kind != NULL ? kind : "entry",
 			    name != NULL ? name : "");

@@ -235,16 +235,6 @@ static int grant_or_revoke(struct kwadm *ctx, const struct kwadm_command *cmd,
 		rc = kw_role_grant(ctx->dir, ref.role, &user);
 	else
 		rc = kw_role_revoke(ctx->dir, ref.role, &user);
-	if (rc == ENOENT) {
-		kwadm_error("no such role '%s', or no such user '%s'%s",
-			    ref.qname, qname,
-			    grant ? "" : ", or the user is not a member");
-		return KWADM_EXIT_FAILURE;
-	}
-	if (rc == EEXIST) {
-		kwadm_error("'%s' has role '%s' already", qname, ref.qname);
-		return KWADM_EXIT_FAILURE;
-	}
 	if (rc != 0)
 		return kwadm_dir_failed(ctx, rc, "role", ref.qname);
 	snprintf(message, sizeof(message), "'%s' %s role '%s'", qname,

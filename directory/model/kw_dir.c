@@ -149,8 +149,8 @@ int kw_dn_roles(const struct kw_dir *dir, const char *tenant, char *out,
 	return rc ? rc : dn_printf(out, outsz, "ou=roles,%s", t);
 }
 
-int kw_dn_user(const struct kw_dir *dir, const struct kw_name *name,
-	       char *out, size_t outsz)
+int kw_dn_user(const struct kw_dir *dir, const struct kw_name *name, char *out,
+	       size_t outsz)
 {
 	char people[KW_DN_MAX], u[3 * KW_USER_MAX + 1];
 	int rc;
@@ -162,8 +162,8 @@ int kw_dn_user(const struct kw_dir *dir, const struct kw_name *name,
 	return rc ? rc : dn_printf(out, outsz, "uid=%s,%s", u, people);
 }
 
-int kw_dn_role(const struct kw_dir *dir, const char *tenant,
-	       const char *role, char *out, size_t outsz)
+int kw_dn_role(const struct kw_dir *dir, const char *tenant, const char *role,
+	       char *out, size_t outsz)
 {
 	char roles[KW_DN_MAX], r[3 * KW_ROLE_MAX + 1];
 	int rc;
@@ -194,8 +194,7 @@ static bool rdn_value(LDAPDN dn, int i, const char *type, char *out,
 	return true;
 }
 
-int kw_dn_to_name(const struct kw_dir *dir, const char *dn,
-		  struct kw_name *out)
+int kw_dn_to_name(const struct kw_dir *dir, const char *dn, struct kw_name *out)
 {
 	LDAPDN parsed = NULL;
 	char ou[16], expect[KW_DN_MAX];
@@ -322,8 +321,7 @@ bool kw_attr_bool(LDAP *ld, LDAPMessage *entry, const char *attr, bool *out)
 	return true;
 }
 
-bool kw_attr_time(LDAP *ld, LDAPMessage *entry, const char *attr,
-		  time_t *out)
+bool kw_attr_time(LDAP *ld, LDAPMessage *entry, const char *attr, time_t *out)
 {
 	char buf[32];
 	struct tm tm = {0};
@@ -345,8 +343,7 @@ void kw_mods_init(struct kw_mods *m)
 	memset(m, 0, sizeof(*m));
 }
 
-void kw_mods_add(struct kw_mods *m, int op, const char *attr,
-		 const char *value)
+void kw_mods_add(struct kw_mods *m, int op, const char *attr, const char *value)
 {
 	size_t i, k;
 
@@ -433,8 +430,8 @@ int kw_dir_take_next(struct kw_dir *dir, const char *dn, const char *attr,
 			return rc;
 		if (!kw_attr_long(dir->ld, e, attr, &v)) {
 			ldap_msgfree(res);
-			return kw_dir_set_error(dir, EPROTO,
-						"%s: no valid %s", dn, attr);
+			return kw_dir_set_error(dir, EPROTO, "%s: no valid %s",
+						dn, attr);
 		}
 		ldap_msgfree(res);
 		if (v >= limit)
@@ -543,8 +540,7 @@ static int set_options(struct kw_dir *dir, const struct kw_config *cfg,
 static bool server_failed(int rc)
 {
 	return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR ||
-	       rc == LDAP_TIMEOUT || rc == LDAP_UNAVAILABLE ||
-	       rc == LDAP_BUSY;
+	       rc == LDAP_TIMEOUT || rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY;
 }
 
 static int sasl_no_prompts(LDAP *ld, unsigned flags, void *defaults,
@@ -656,10 +652,9 @@ int kw_dir_open(const struct kw_config *cfg, enum kw_dir_identity as,
 	dir->uid_range = cfg->uid_range;
 	dir->uid_max = cfg->uid_max;
 	dir->op_timeout_ms = cfg->op_timeout_ms;
-	if (dn_printf(dir->base_dn, sizeof(dir->base_dn), "%s",
-		      cfg->base_dn) ||
-	    dn_printf(dir->tenants_dn, sizeof(dir->tenants_dn),
-		      "ou=tenants,%s", cfg->base_dn)) {
+	if (dn_printf(dir->base_dn, sizeof(dir->base_dn), "%s", cfg->base_dn) ||
+	    dn_printf(dir->tenants_dn, sizeof(dir->tenants_dn), "ou=tenants,%s",
+		      cfg->base_dn)) {
 		free(dir);
 		return EINVAL;
 	}
@@ -688,8 +683,9 @@ int kw_dir_open(const struct kw_config *cfg, enum kw_dir_identity as,
 			break;
 	}
 	if (rc == ECONNREFUSED && n > 1)
-		kw_dir_set_error(dir, rc, "no directory server answered "
-					  "(tried %zu URIs; last: %s)",
+		kw_dir_set_error(dir, rc,
+				 "no directory server answered "
+				 "(tried %zu URIs; last: %s)",
 				 n, dir->error);
 	/* the unconnected handle carries the error text to the caller */
 	*dir_out = dir;

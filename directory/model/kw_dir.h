@@ -47,9 +47,9 @@ struct kw_dir; /* one LDAP connection with its identity */
 
 /* How a connection authenticates. */
 enum kw_dir_identity {
-	KW_DIR_AS_ROOT,	   /* directory.admin_uri, SASL EXTERNAL as uid 0 */
+	KW_DIR_AS_ROOT,    /* directory.admin_uri, SASL EXTERNAL as uid 0 */
 	KW_DIR_AS_SERVICE, /* directory.bind_dn + bind_password_file */
-	KW_DIR_AS_USER,	   /* a tenant user's DN and password */
+	KW_DIR_AS_USER,    /* a tenant user's DN and password */
 	KW_DIR_ANONYMOUS,  /* for user-password checks only */
 };
 
@@ -81,8 +81,8 @@ const char *kw_dir_uri(const struct kw_dir *dir);
  * (its password taken from directory.bind_password_file).  Idempotent:
  * a second run changes nothing that is already right.  SCHEMA_LDIF is
  * keyward's cn=config schema file; TEMPLATES_DIR holds
- * keyward-database.ldif.in and keyward-base.ldif.in.  PROGRESS, if not NULL, is called with
- * one line per step.
+ * keyward-database.ldif.in and keyward-base.ldif.in.  PROGRESS, if not NULL, is
+ * called with one line per step.
  */
 int kw_dir_init(const struct kw_config *cfg, const char *schema_ldif,
 		const char *templates_dir, void (*progress)(const char *line),
@@ -94,10 +94,10 @@ struct kw_tenant {
 	char name[KW_TENANT_MAX + 1];
 	char display_name[KW_DISPLAY_MAX + 1];
 	bool suspended;
-	long uid_base;	/* first uid of the tenant's range */
+	long uid_base;  /* first uid of the tenant's range */
 	long uid_count; /* size of the range */
-	long uid_next;	/* next uid to hand out */
-	long n_users;	/* filled by kw_tenant_get only, else -1 */
+	long uid_next;  /* next uid to hand out */
+	long n_users;   /* filled by kw_tenant_get only, else -1 */
 };
 
 int kw_tenant_create(struct kw_dir *dir, const char *name,
@@ -123,7 +123,7 @@ struct kw_user {
 	bool deactivated;
 	bool must_change_password; /* ppolicy pwdReset */
 	time_t password_changed;   /* pwdChangedTime, 0 if unknown */
-	char **roles;		   /* NULL-terminated, or NULL */
+	char **roles;              /* NULL-terminated, or NULL */
 };
 
 /*

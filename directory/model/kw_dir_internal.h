@@ -61,10 +61,10 @@ int kw_dn_people(const struct kw_dir *dir, const char *tenant, char *out,
 		 size_t outsz);
 int kw_dn_roles(const struct kw_dir *dir, const char *tenant, char *out,
 		size_t outsz);
-int kw_dn_user(const struct kw_dir *dir, const struct kw_name *name,
+int kw_dn_user(const struct kw_dir *dir, const struct kw_name *name, char *out,
+	       size_t outsz);
+int kw_dn_role(const struct kw_dir *dir, const char *tenant, const char *role,
 	       char *out, size_t outsz);
-int kw_dn_role(const struct kw_dir *dir, const char *tenant,
-	       const char *role, char *out, size_t outsz);
 /* The user name of a DN below DIR's tenants, or EINVAL. */
 int kw_dn_to_name(const struct kw_dir *dir, const char *dn,
 		  struct kw_name *out);
@@ -79,13 +79,10 @@ int kw_dir_read(struct kw_dir *dir, const char *dn, char **attrs,
 /* Attribute values of ENTRY; return false when absent. */
 bool kw_attr_str(LDAP *ld, LDAPMessage *entry, const char *attr, char *out,
 		 size_t outsz);
-bool kw_attr_long(LDAP *ld, LDAPMessage *entry, const char *attr,
-		  long *out);
-bool kw_attr_bool(LDAP *ld, LDAPMessage *entry, const char *attr,
-		  bool *out);
+bool kw_attr_long(LDAP *ld, LDAPMessage *entry, const char *attr, long *out);
+bool kw_attr_bool(LDAP *ld, LDAPMessage *entry, const char *attr, bool *out);
 /* GeneralizedTime "YYYYMMDDHHMMSSZ" into time_t (UTC). */
-bool kw_attr_time(LDAP *ld, LDAPMessage *entry, const char *attr,
-		  time_t *out);
+bool kw_attr_time(LDAP *ld, LDAPMessage *entry, const char *attr, time_t *out);
 
 /*
  * A small builder of LDAPMod arrays for single operations.  Values are
@@ -123,8 +120,8 @@ int kw_dir_take_next(struct kw_dir *dir, const char *dn, const char *attr,
 		     long limit, long *old);
 
 /* Roles, for tenant creation and user deletion (kw_role.c). */
-int kw_role_add_entry(struct kw_dir *dir, const char *tenant,
-		      const char *role, const char *description);
+int kw_role_add_entry(struct kw_dir *dir, const char *tenant, const char *role,
+		      const char *description);
 /* Remove MEMBER_DN from the role at ROLE_DN, keeping the role valid. */
 int kw_role_drop_member(struct kw_dir *dir, const char *role_dn,
 			const char *member_dn);

@@ -46,8 +46,8 @@
 
 /* Attributes of the database entry that init keeps as the template says. */
 static const char *const managed_db_attrs[] = {
-	"olcAccess", "olcDbIndex", "olcDbMaxSize", "olcLimits", "olcRootDN",
-	NULL,
+	"olcAccess", "olcDbIndex", "olcDbMaxSize",
+	"olcLimits", "olcRootDN",  NULL,
 };
 
 struct init {
@@ -126,7 +126,8 @@ static LDAPMod **entry_mods(const struct kw_ldif_entry *e, bool skip_rdn_db)
 		LDAPMod *m = NULL;
 		size_t k, count;
 
-		if (skip_rdn_db && strcasecmp(e->attrs[i].name, "olcDatabase") == 0)
+		if (skip_rdn_db &&
+		    strcasecmp(e->attrs[i].name, "olcDatabase") == 0)
 			continue;
 		for (k = 0; k < n; k++)
 			if (strcasecmp(mods[k]->mod_type, e->attrs[i].name) ==
@@ -149,8 +150,8 @@ static LDAPMod **entry_mods(const struct kw_ldif_entry *e, bool skip_rdn_db)
 		bv->bv_val = e->attrs[i].value;
 		bv->bv_len = e->attrs[i].len;
 		{
-			struct berval **nv = realloc(
-				m->mod_bvalues, (count + 2) * sizeof(*nv));
+			struct berval **nv = realloc(m->mod_bvalues,
+						     (count + 2) * sizeof(*nv));
 
 			if (nv == NULL) {
 				free(bv);
@@ -409,8 +410,7 @@ static int make_db_directory(struct init *in)
 	if (mkdir(path, 0700) != 0)
 		return fail(in, errno, "cannot create %s: %s", path,
 			    strerror(errno));
-	if (ldap_get_option(in->dir->ld, LDAP_OPT_DESC, &fd) == 0 &&
-	    fd >= 0 &&
+	if (ldap_get_option(in->dir->ld, LDAP_OPT_DESC, &fd) == 0 && fd >= 0 &&
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &plen) == 0 &&
 	    chown(path, peer.uid, peer.gid) != 0)
 		return fail(in, errno, "cannot give %s to slapd (uid %u): %s",
@@ -620,11 +620,10 @@ static int ensure_database(struct init *in, const char *tdir,
 		if (rc == 0)
 			rc = find_database(in, db_dn, sizeof(db_dn));
 		if (rc == 0)
-			say(in, "database %s: created as %s",
-			    in->cfg->base_dn, db_dn);
+			say(in, "database %s: created as %s", in->cfg->base_dn,
+			    db_dn);
 	} else if (rc == 0) {
-		say(in, "database %s: present as %s", in->cfg->base_dn,
-		    db_dn);
+		say(in, "database %s: present as %s", in->cfg->base_dn, db_dn);
 		for (i = 0; rc == 0 && managed_db_attrs[i] != NULL; i++)
 			rc = sync_attr(in, db_dn, &ldif.entries[0],
 				       managed_db_attrs[i]);
@@ -791,20 +790,27 @@ int kw_dir_init(const struct kw_config *cfg, const char *schema_ldif,
 		const char *templates_dir, void (*progress)(const char *line),
 		char *err, size_t errlen)
 {
-	struct init in = {.cfg = cfg, .progress = progress, .err = err,
-			  .errlen = errlen};
+	struct init in = {
+		.cfg = cfg, .progress = progress, .err = err, .errlen = errlen};
 	char size[32];
 	const char *pairs[] = {
-		(char *)"BASE_DN",	cfg->base_dn,
-		(char *)"DB_DIRECTORY", cfg->db_directory,
-		(char *)"DB_MAX_SIZE",	size,
-		(char *)"SERVICE_DN",	cfg->bind_dn,
-		(char *)"ROOT_DN",	in.root_dn,
-		NULL,		NULL,
+		(char *)"BASE_DN",
+		cfg->base_dn,
+		(char *)"DB_DIRECTORY",
+		cfg->db_directory,
+		(char *)"DB_MAX_SIZE",
+		size,
+		(char *)"SERVICE_DN",
+		cfg->bind_dn,
+		(char *)"ROOT_DN",
+		in.root_dn,
+		NULL,
+		NULL,
 	};
 	int rc;
 
-	snprintf(size, sizeof(size), "%ld", cfg->db_max_size_mb * 1024L * 1024L);
+	snprintf(size, sizeof(size), "%ld",
+		 cfg->db_max_size_mb * 1024L * 1024L);
 	rc = kw_dir_open(cfg, KW_DIR_AS_ROOT, NULL, NULL, &in.dir);
 	if (rc) {
 		fail(&in, rc, "cannot reach the directory as root at %s: %s",

@@ -51,8 +51,7 @@ static int b64_value(unsigned char c)
 }
 
 /* Decode base64 IN (LEN bytes) into OUT (at least LEN bytes). */
-static bool b64_decode(const char *in, size_t len, char *out,
-		       size_t *out_len)
+static bool b64_decode(const char *in, size_t len, char *out, size_t *out_len)
 {
 	size_t i, o = 0, pad = 0;
 	unsigned acc = 0;
@@ -171,8 +170,8 @@ static int take_line(struct kw_ldif *out, const char *line, size_t len,
 			    lineno);
 	nlen = (size_t)(colon - line);
 	if (!valid_attr_name(line, nlen))
-		return fail(err, errlen, EINVAL,
-			    "line %u: bad attribute name", lineno);
+		return fail(err, errlen, EINVAL, "line %u: bad attribute name",
+			    lineno);
 	v = colon + 1;
 	if (v < line + len && *v == ':') {
 		b64 = true;
@@ -248,8 +247,8 @@ static int take_line(struct kw_ldif *out, const char *line, size_t len,
 	return rc;
 }
 
-int kw_ldif_parse(const char *text, size_t len, struct kw_ldif *out,
-		  char *err, size_t errlen)
+int kw_ldif_parse(const char *text, size_t len, struct kw_ldif *out, char *err,
+		  size_t errlen)
 {
 	char *buf;
 	size_t pos = 0, blen = 0;
@@ -290,8 +289,8 @@ int kw_ldif_parse(const char *text, size_t len, struct kw_ldif *out,
 			}
 		} else {
 			if (have) {
-				rc = take_line(out, buf, blen, start,
-					       &in_entry, err, errlen);
+				rc = take_line(out, buf, blen, start, &in_entry,
+					       err, errlen);
 				have = false;
 				blen = 0;
 				if (rc)
@@ -335,8 +334,8 @@ const struct kw_ldif_attr *kw_ldif_find(const struct kw_ldif_entry *entry,
 	return NULL;
 }
 
-char *kw_ldif_substitute(const char *text, const char *const *pairs,
-			 char *err, size_t errlen)
+char *kw_ldif_substitute(const char *text, const char *const *pairs, char *err,
+			 size_t errlen)
 {
 	size_t cap = strlen(text) + 1, len = 0;
 	char *out = malloc(cap);

@@ -37,8 +37,8 @@ struct kw_ldif {
  * Parse TEXT (LEN bytes).  Returns 0, EINVAL with ERR saying "line N:
  * problem", or ENOMEM.  On error OUT holds nothing.
  */
-int kw_ldif_parse(const char *text, size_t len, struct kw_ldif *out,
-		  char *err, size_t errlen);
+int kw_ldif_parse(const char *text, size_t len, struct kw_ldif *out, char *err,
+		  size_t errlen);
 void kw_ldif_free(struct kw_ldif *ldif);
 
 /*
@@ -46,8 +46,8 @@ void kw_ldif_free(struct kw_ldif *ldif);
  * NULL).  A placeholder without a value is an error.  Returns a new string
  * or NULL with ERR filled.
  */
-char *kw_ldif_substitute(const char *text, const char *const *pairs,
-			 char *err, size_t errlen);
+char *kw_ldif_substitute(const char *text, const char *const *pairs, char *err,
+			 size_t errlen);
 
 /* Read a whole file of at most KW_LDIF_MAX_SIZE bytes; NUL-terminated. */
 int kw_ldif_read_file(const char *path, char **text_out, size_t *len_out,

@@ -15,13 +15,11 @@
 
 #include "kw_dir_internal.h"
 
-static int check_role(struct kw_dir *dir, const char *tenant,
-		      const char *role)
+static int check_role(struct kw_dir *dir, const char *tenant, const char *role)
 {
 	if (!kw_name_valid_tenant(tenant))
-		return kw_dir_set_error(dir, EINVAL,
-					"'%s' is not a valid tenant name",
-					tenant);
+		return kw_dir_set_error(
+			dir, EINVAL, "'%s' is not a valid tenant name", tenant);
 	if (!kw_name_valid_role(role))
 		return kw_dir_set_error(dir, EINVAL,
 					"'%s' is not a valid role name", role);
@@ -34,8 +32,8 @@ static int no_role(struct kw_dir *dir, const char *tenant, const char *role)
 				dir->sep, tenant);
 }
 
-int kw_role_add_entry(struct kw_dir *dir, const char *tenant,
-		      const char *role, const char *description)
+int kw_role_add_entry(struct kw_dir *dir, const char *tenant, const char *role,
+		      const char *description)
 {
 	char dn[KW_DN_MAX];
 	struct kw_mods m;
@@ -97,7 +95,8 @@ static int cmp_role(const void *a, const void *b)
 int kw_role_list(struct kw_dir *dir, const char *tenant,
 		 struct kw_role **list_out, size_t *n_out)
 {
-	char *attrs[] = {(char *)"cn", (char *)"description", (char *)"member", NULL};
+	char *attrs[] = {(char *)"cn", (char *)"description", (char *)"member",
+			 NULL};
 	char roles_dn[KW_DN_MAX];
 	LDAPMessage *res, *e;
 	struct kw_role *list;
@@ -159,8 +158,7 @@ int kw_role_delete(struct kw_dir *dir, const char *tenant, const char *role)
 
 /* Check that the user and the role exist and are of one tenant. */
 static int member_dns(struct kw_dir *dir, const char *role,
-		      const struct kw_name *user, char *role_dn,
-		      char *user_dn)
+		      const struct kw_name *user, char *role_dn, char *user_dn)
 {
 	char *attrs[] = {(char *)LDAP_NO_ATTRS, NULL};
 	LDAPMessage *res, *e;
@@ -203,10 +201,9 @@ int kw_role_grant(struct kw_dir *dir, const char *role,
 	kw_mods_add(&m, LDAP_MOD_ADD, "member", user_dn);
 	rc = kw_dir_modify(dir, role_dn, &m, "grant");
 	if (rc == EEXIST)
-		return kw_dir_set_error(dir, EEXIST,
-					"'%s%c%s' has the role '%s' already",
-					user->user, dir->sep, user->tenant,
-					role);
+		return kw_dir_set_error(
+			dir, EEXIST, "'%s%c%s' has the role '%s' already",
+			user->user, dir->sep, user->tenant, role);
 	if (rc)
 		return rc;
 	/* the role has a real member now: drop the placeholder if there */
@@ -251,10 +248,9 @@ int kw_role_revoke(struct kw_dir *dir, const char *role,
 	kw_dn_user(dir, user, user_dn, sizeof(user_dn));
 	rc = kw_role_drop_member(dir, role_dn, user_dn);
 	if (rc == ENODATA)
-		return kw_dir_set_error(dir, ENOENT,
-					"'%s%c%s' does not have the role '%s'",
-					user->user, dir->sep, user->tenant,
-					role);
+		return kw_dir_set_error(
+			dir, ENOENT, "'%s%c%s' does not have the role '%s'",
+			user->user, dir->sep, user->tenant, role);
 	return rc == ENOENT ? no_role(dir, user->tenant, role) : rc;
 }
 

@@ -26,8 +26,7 @@ static char *tenant_attrs[] = {
 	NULL,
 };
 
-static void fill_tenant(struct kw_dir *dir, LDAPMessage *e,
-			struct kw_tenant *t)
+static void fill_tenant(struct kw_dir *dir, LDAPMessage *e, struct kw_tenant *t)
 {
 	memset(t, 0, sizeof(*t));
 	kw_attr_str(dir->ld, e, "o", t->name, sizeof(t->name));
@@ -64,9 +63,8 @@ int kw_tenant_get(struct kw_dir *dir, const char *name, struct kw_tenant *out)
 	int rc;
 
 	if (!kw_name_valid_tenant(name))
-		return kw_dir_set_error(dir, EINVAL,
-					"'%s' is not a valid tenant name",
-					name);
+		return kw_dir_set_error(
+			dir, EINVAL, "'%s' is not a valid tenant name", name);
 	kw_dn_tenant(dir, name, dn, sizeof(dn));
 	rc = kw_dir_read(dir, dn, tenant_attrs, &res, &e);
 	if (rc == ENOENT)
@@ -163,9 +161,8 @@ int kw_tenant_create(struct kw_dir *dir, const char *name,
 	int rc;
 
 	if (!kw_name_valid_tenant(name))
-		return kw_dir_set_error(dir, EINVAL,
-					"'%s' is not a valid tenant name",
-					name);
+		return kw_dir_set_error(
+			dir, EINVAL, "'%s' is not a valid tenant name", name);
 	if (display_name == NULL || display_name[0] == '\0')
 		display_name = name;
 	if (strlen(display_name) > KW_DISPLAY_MAX)
@@ -189,12 +186,13 @@ int kw_tenant_create(struct kw_dir *dir, const char *name,
 		return kw_dir_set_error(dir, ENOSPC,
 					"no uid range left for a new tenant "
 					"(%ld ranges of %ld in %ld..%ld)",
-					max_index, dir->uid_range,
-					dir->uid_min, dir->uid_max);
+					max_index, dir->uid_range, dir->uid_min,
+					dir->uid_max);
 	if (rc)
 		return rc;
 	snprintf(idx, sizeof(idx), "%ld", index);
-	snprintf(base, sizeof(base), "%ld", dir->uid_min + index * dir->uid_range);
+	snprintf(base, sizeof(base), "%ld",
+		 dir->uid_min + index * dir->uid_range);
 	snprintf(count, sizeof(count), "%ld", dir->uid_range);
 
 	kw_mods_init(&m);
@@ -250,9 +248,8 @@ int kw_tenant_delete(struct kw_dir *dir, const char *name)
 	int rc, count;
 
 	if (!kw_name_valid_tenant(name))
-		return kw_dir_set_error(dir, EINVAL,
-					"'%s' is not a valid tenant name",
-					name);
+		return kw_dir_set_error(
+			dir, EINVAL, "'%s' is not a valid tenant name", name);
 	kw_dn_tenant(dir, name, dn, sizeof(dn));
 	rc = kw_dir_search(dir, dn, LDAP_SCOPE_SUBTREE, "(objectClass=*)",
 			   attrs, &res);

@@ -18,9 +18,17 @@
 #include "kw_secret.h"
 
 static char *user_attrs[] = {
-	(char *)"uid",		 (char *)"cn",		  (char *)"displayName",   (char *)"uidNumber",
-	(char *)"gidNumber",	 (char *)"homeDirectory", (char *)"loginShell",	   (char *)KW_AT_DEACTIVATED,
-	(char *)"pwdReset",	 (char *)"pwdChangedTime", NULL,
+	(char *)"uid",
+	(char *)"cn",
+	(char *)"displayName",
+	(char *)"uidNumber",
+	(char *)"gidNumber",
+	(char *)"homeDirectory",
+	(char *)"loginShell",
+	(char *)KW_AT_DEACTIVATED,
+	(char *)"pwdReset",
+	(char *)"pwdChangedTime",
+	NULL,
 };
 
 static int check_name(struct kw_dir *dir, const struct kw_name *name)
@@ -85,8 +93,8 @@ static void fill_user(struct kw_dir *dir, LDAPMessage *e, const char *tenant,
 }
 
 /* The role names whose member is USER_DN (NULL-terminated). */
-static int roles_of(struct kw_dir *dir, const char *tenant,
-		    const char *user_dn, char ***out)
+static int roles_of(struct kw_dir *dir, const char *tenant, const char *user_dn,
+		    char ***out)
 {
 	char roles_dn[KW_DN_MAX], esc[KW_DN_MAX * 3];
 	char filter[KW_DN_MAX * 3 + 64];
@@ -100,8 +108,8 @@ static int roles_of(struct kw_dir *dir, const char *tenant,
 	kw_dn_roles(dir, tenant, roles_dn, sizeof(roles_dn));
 	if (kw_escape_filter(user_dn, strlen(user_dn), esc, sizeof(esc)) < 0)
 		return EINVAL;
-	snprintf(filter, sizeof(filter), "(&(objectClass=groupOfNames)(member=%s))",
-		 esc);
+	snprintf(filter, sizeof(filter),
+		 "(&(objectClass=groupOfNames)(member=%s))", esc);
 	rc = kw_dir_search(dir, roles_dn, LDAP_SCOPE_ONELEVEL, filter, attrs,
 			   &res);
 	if (rc)
