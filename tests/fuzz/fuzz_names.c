@@ -87,8 +87,8 @@ static void fuzz_parse(const char *input, char sep, const char *def)
 	check(memcmp(&name, &again, sizeof(name)) == 0);
 }
 
-static void fuzz_filter(const char *value, size_t len, char *out,
-			size_t outsz, char *back)
+static void fuzz_filter(const char *value, size_t len, char *out, size_t outsz,
+			char *back)
 {
 	long n = kw_escape_filter(value, len, out, outsz);
 

@@ -519,8 +519,7 @@ static void test_set_refused(void **state)
 		int rc = kw_config_set(&cfg, cases[i].name, cases[i].value, err,
 				       sizeof(err));
 
-		print_message("# %s=%s: %s\n", cases[i].name, cases[i].value,
-			      err);
+		print_message("# %s: %s\n", cases[i].name, err);
 		assert_int_equal(rc, cases[i].rc);
 		assert_non_null(strstr(err, cases[i].problem));
 		assert_int_equal(strncmp(err, "setting ", 8), 0);
@@ -622,18 +621,11 @@ static int read_secret(const char *path, char *buf, size_t bufsz, char *err,
 	return rc;
 }
 
-static void skip_unless_root(void)
-{
-	if (getuid() != 0)
-		skip();
-}
-
 static void test_secret_good(void **state)
 {
 	char buf[KW_SECRET_MAX], err[KW_CONFIG_ERROR_MAX];
 	char *path;
 
-	skip_unless_root();
 	path = write_temp(temp_dir, "s1", "s3cret\n", 7, 0600);
 	assert_int_equal(read_secret(path, buf, sizeof(buf), err, sizeof(err)),
 			 0);
@@ -656,7 +648,6 @@ static void test_secret_size(void **state)
 	char buf[8], err[KW_CONFIG_ERROR_MAX];
 	char *path;
 
-	skip_unless_root();
 	path = write_temp(temp_dir, "s7", "1234567", 7, 0600);
 	assert_int_equal(read_secret(path, buf, sizeof(buf), err, sizeof(err)),
 			 0);
@@ -676,7 +667,6 @@ static void test_secret_empty_and_nul(void **state)
 	char buf[64], err[KW_CONFIG_ERROR_MAX];
 	char *path;
 
-	skip_unless_root();
 	path = write_temp(temp_dir, "e0", "", 0, 0600);
 	assert_int_equal(read_secret(path, buf, sizeof(buf), err, sizeof(err)),
 			 EINVAL);
@@ -733,8 +723,6 @@ static void test_secret_owner(void **state)
 	char buf[64], err[KW_CONFIG_ERROR_MAX];
 	char *path;
 
-	/* Only root can give a file away to test this. */
-	skip_unless_root();
 	path = write_temp(temp_dir, "o", "secret\n", 7, 0600);
 	assert_int_equal(chown(path, 1000, 1000), 0);
 	assert_int_equal(read_secret(path, buf, sizeof(buf), err, sizeof(err)),
@@ -780,10 +768,22 @@ static void test_secret_not_a_file(void **state)
 	assert_int_equal(read_secret(path, buf, 1, err, sizeof(err)), EINVAL);
 }
 
+/*
+ * These need secret files owned by root, so they run as root only (as
+ * in CI).  They are left out rather than marked skipped: cmocka writes a
+ * skip as "not ok # SKIP", which the TAP driver counts as a failure.
+ */
+static const struct CMUnitTest root_tests[] = {
+	cmocka_unit_test(test_secret_good),
+	cmocka_unit_test(test_secret_size),
+	cmocka_unit_test(test_secret_empty_and_nul),
+	cmocka_unit_test(test_secret_owner),
+};
+
 int main(void)
 {
 	/* One group: TAP allows one plan per test program. */
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_load_full),
 		cmocka_unit_test(test_load_empty),
@@ -802,14 +802,23 @@ int main(void)
 		cmocka_unit_test(test_set_small_error_buffer),
 		cmocka_unit_test(test_tenant_pattern_agrees),
 		cmocka_unit_test(test_describe),
-		cmocka_unit_test(test_secret_good),
-		cmocka_unit_test(test_secret_size),
-		cmocka_unit_test(test_secret_empty_and_nul),
 		cmocka_unit_test(test_secret_mode),
-		cmocka_unit_test(test_secret_owner),
 		cmocka_unit_test(test_secret_not_a_file),
+		/* room for root_tests */
+		{0},
+		{0},
+		{0},
+		{0},
 	};
+	const size_t n_root = sizeof(root_tests) / sizeof(root_tests[0]);
+	size_t n = sizeof(tests) / sizeof(tests[0]) - n_root;
 
-	return cmocka_run_group_tests_name("config", tests, setup_temp,
-					   teardown_temp);
+	if (getuid() == 0) {
+		memcpy(&tests[n], root_tests, sizeof(root_tests));
+		n += n_root;
+	} else {
+		printf("# not root: %zu secret file tests left out\n", n_root);
+	}
+	return _cmocka_run_group_tests("config", tests, n, setup_temp,
+				       teardown_temp);
 }
