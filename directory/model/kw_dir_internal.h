@@ -24,6 +24,8 @@
 #define KW_AT_TENANT_DISPLAY "description"
 #define KW_OC_TENANT "kwTenant"
 #define KW_OC_USER "kwUser"
+/* ppolicy's "locked by an administrator until unlocked" */
+#define KW_LOCKED_FOREVER "000001010000Z"
 
 /*
  * A role must have a member (groupOfNames), so an empty role holds the

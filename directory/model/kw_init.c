@@ -792,10 +792,12 @@ int kw_dir_init(const struct kw_config *cfg, const char *schema_ldif,
 {
 	struct init in = {
 		.cfg = cfg, .progress = progress, .err = err, .errlen = errlen};
-	char size[32];
+	char size[32], base_o[KW_DN_MAX];
 	const char *pairs[] = {
 		(char *)"BASE_DN",
 		cfg->base_dn,
+		(char *)"BASE_O",
+		base_o,
 		(char *)"DB_DIRECTORY",
 		cfg->db_directory,
 		(char *)"DB_MAX_SIZE",
@@ -811,6 +813,16 @@ int kw_dir_init(const struct kw_config *cfg, const char *schema_ldif,
 
 	snprintf(size, sizeof(size), "%ld",
 		 cfg->db_max_size_mb * 1024L * 1024L);
+	/* the base entry is an organization: the base must be o=NAME */
+	if (strncasecmp(cfg->base_dn, "o=", 2) != 0 ||
+	    strcspn(cfg->base_dn + 2, ",+\\") == 0 ||
+	    strcspn(cfg->base_dn + 2, ",+\\") >= sizeof(base_o))
+		return fail(&in, EINVAL,
+			    "directory.base '%s': must be o=NAME or "
+			    "o=NAME,<parent DN>",
+			    cfg->base_dn);
+	snprintf(base_o, sizeof(base_o), "%.*s",
+		 (int)strcspn(cfg->base_dn + 2, ",+\\"), cfg->base_dn + 2);
 	rc = kw_dir_open(cfg, KW_DIR_AS_ROOT, NULL, NULL, &in.dir);
 	if (rc) {
 		fail(&in, rc, "cannot reach the directory as root at %s: %s",

@@ -319,9 +319,16 @@ int kw_user_set_deactivated(struct kw_dir *dir, const struct kw_name *name,
 	if (rc)
 		return rc;
 	kw_dn_user(dir, name, dn, sizeof(dn));
+	/*
+	 * kwDeactivated is what keywardd checks; the ppolicy lock makes the
+	 * directory itself refuse the user's binds too, so that a
+	 * deactivated tenant administrator loses their LDAP rights at once.
+	 */
 	kw_mods_init(&m);
 	kw_mods_add(&m, LDAP_MOD_REPLACE, KW_AT_DEACTIVATED,
 		    deactivated ? "TRUE" : "FALSE");
+	kw_mods_add(&m, LDAP_MOD_REPLACE, "pwdAccountLockedTime",
+		    deactivated ? KW_LOCKED_FOREVER : NULL);
 	rc = kw_dir_modify(dir, dn, &m,
 			   deactivated ? "deactivate" : "reactivate");
 	return rc == ENOENT ? no_user(dir, name) : rc;

@@ -133,6 +133,16 @@ out=$(ldapsearch -LLL -x -H "$SLAPD_LDAP" -b "$KW_BASE" '(objectClass=*)' dn 2>/
 	grep -c '^dn:')
 is "$out" 0 "anonymous sees nothing"
 
+# ---- a deactivated administrator loses the directory too ------------------
+kwadm user deactivate alice@acme >/dev/null
+out=$(as_alice user list acme 2>&1)
+is "$?" 1 "a deactivated administrator cannot use kwadm"
+ldapwhoami -x -H "$SLAPD_LDAP" -D "$ALICE" -w "$A_PW" >/dev/null 2>&1
+is "$?" 49 "nor bind with any LDAP tool (ppolicy lock)"
+kwadm user reactivate alice@acme >/dev/null
+out=$(as_alice user list acme 2>&1)
+ok $? "reactivated, alice administers acme again"
+
 # ---- transport security ----------------------------------------------------
 with_uri() {
 	uri=$1 ca=$2
