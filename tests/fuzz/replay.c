@@ -4,7 +4,8 @@
  * Each fuzz target defines LLVMFuzzerTestOneInput().  Built with clang
  * -fsanitize=fuzzer it is a real fuzzer (tests/fuzz/run.sh); linked with
  * this file it replays every file of the corpus directories given on the
- * command line, so that `make check` (and the sanitizer build) runs the
+ * command line (or in REPLAY_CORPUS, fixed at build time), so that
+ * `make check` (and the sanitizer build) runs the
  * corpus on every change.  A crash fails the test; nothing else can.
  */
 #include "config.h"
@@ -53,6 +54,16 @@ static int replay_file(const char *path)
 int main(int argc, char **argv)
 {
 	int n = 0, failed = 0;
+#ifdef REPLAY_CORPUS
+	/* built for `make check`: the corpus is known at build time */
+	static char corpus[] = REPLAY_CORPUS;
+	char *fixed[] = {argv[0], corpus, NULL};
+
+	if (argc == 1) {
+		argc = 2;
+		argv = fixed;
+	}
+#endif
 
 	printf("# replaying %d corpus director%s\n", argc - 1,
 	       argc == 2 ? "y" : "ies");
@@ -61,8 +72,8 @@ int main(int argc, char **argv)
 		struct dirent *de;
 
 		if (d == NULL) {
-			printf("not ok %d - open corpus %s: %s\n", ++n,
-			       argv[i], strerror(errno));
+			printf("not ok %d - open corpus %s: %s\n", ++n, argv[i],
+			       strerror(errno));
 			failed++;
 			continue;
 		}
