@@ -168,4 +168,17 @@ out=$("$KWADM" -c "$KW_CONF" -o "directory.uri=ldapi://%2Ftmp%2Fkw-none,$SLAPD_L
 	-U alice@acme --password-file "$APW" user list acme 2>&1)
 ok $? "a dead first URI fails over to the next"
 
+# A server that accepts connections and never answers (slapd stopped with
+# SIGSTOP: the kernel still completes the TCP handshake) costs at most the
+# operation timeout; `timeout` only guards the test against a hang.
+kill -STOP "$SLAPD_PID"
+out=$(timeout 30 "$KWADM" -c "$KW_CONF" -o "directory.uri=$SLAPD_LDAP" \
+	-o directory.starttls=false -o directory.op_timeout_ms=300 \
+	-o directory.connect_timeout_ms=300 \
+	-U alice@acme --password-file "$APW" user list acme 2>&1)
+st=$?
+kill -CONT "$SLAPD_PID"
+is "$st" 1 "a server that never answers: kwadm gives up (exit 1, not a hang)"
+like "$out" "did not answer in time" "and says the directory did not answer"
+
 done_testing
