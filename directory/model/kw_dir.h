@@ -152,6 +152,13 @@ int kw_user_set_password(struct kw_dir *dir, const struct kw_name *name,
  */
 int kw_user_check_password(struct kw_dir *dir, const struct kw_name *name,
 			   const char *password);
+/*
+ * Make DIR, a KW_DIR_ANONYMOUS connection, anonymous again after a
+ * password check that succeeded and left it bound as that user, so that
+ * it can serve the next check.  Returns 0, EINVAL for a connection of
+ * another identity, or a connection error.
+ */
+int kw_dir_bind_anonymous(struct kw_dir *dir);
 void kw_user_clear(struct kw_user *user);
 void kw_user_list_free(struct kw_user *list, size_t n);
 
