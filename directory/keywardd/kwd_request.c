@@ -1,0 +1,515 @@
+/*
+ * kwd_request.c - one request: read, decide, log, reply.
+ *
+ * AUTHENTICATE walks the same path for every name: a lookup on the
+ * service connection and a bind as the user on the worker's own password
+ * connection, whether the name is unknown, deactivated or suspended, and
+ * with a well-formed stand-in name when the given one is not valid (an
+ * invalid name never reaches the directory).  The client hears the same
+ * words for every refusal; the one log line per decision says which it
+ * was.  A name that did not resolve to an account is logged only as a
+ * keyed hash: people type passwords into the user field.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "keywardd.h"
+#include "kw_log.h"
+#include "kw_secret.h"
+
+#define MSG_AUTH_DENIED "Authentication failed"
+#define MSG_ACCOUNT_DENIED "Access denied"
+#define MSG_NEW_AUTHTOK "The password must be changed now"
+#define MSG_UNAVAILABLE "The directory service is not available"
+#define MSG_BAD_REQUEST "Malformed request"
+
+/*
+ * The stand-in for a name that failed validation: well-formed, so that
+ * the model builds its DN as for any other name, and outside what kwadm
+ * hands out in practice.  Its result is never used.
+ */
+static const struct kw_name stand_in = {"_keywardd_nobody", "invalid"};
+
+enum outcome {
+	OUTCOME_SUCCESS,
+	OUTCOME_WRONG_PASSWORD,
+	OUTCOME_UNKNOWN_USER,
+	OUTCOME_EMPTY_PASSWORD,
+	OUTCOME_INVALID_NAME,
+	OUTCOME_DEACTIVATED,
+	OUTCOME_SUSPENDED,
+	OUTCOME_MISSING_ROLE,
+	OUTCOME_MUST_CHANGE_PASSWORD,
+	OUTCOME_UNAVAILABLE,
+};
+
+static const char *const outcome_names[] = {
+	[OUTCOME_SUCCESS] = "success",
+	[OUTCOME_WRONG_PASSWORD] = "wrong_password",
+	[OUTCOME_UNKNOWN_USER] = "unknown_user",
+	[OUTCOME_EMPTY_PASSWORD] = "empty_password",
+	[OUTCOME_INVALID_NAME] = "invalid_name",
+	[OUTCOME_DEACTIVATED] = "deactivated",
+	[OUTCOME_SUSPENDED] = "suspended",
+	[OUTCOME_MISSING_ROLE] = "missing_role",
+	[OUTCOME_MUST_CHANGE_PASSWORD] = "must_change_password",
+	[OUTCOME_UNAVAILABLE] = "unavailable",
+};
+
+/* One request being answered. */
+struct call {
+	struct kwd_worker *w;
+	const struct kwd_conf *conf;
+	uid_t uid;
+	pid_t pid;
+	struct kw_request req;
+	struct kw_reply reply;
+	struct kw_name name;
+	bool name_valid;
+	bool resolved; /* the name is an account: log it in clear */
+	bool tenant_known;
+	char name_hash[2 * KWD_NAME_HASH_BYTES + 2];
+	char error[KW_DIR_ERROR_MAX]; /* why the directory failed */
+};
+
+/* What the directory said about one name. */
+struct facts {
+	int user_rc;
+	int tenant_rc;
+	int bind_rc;
+	struct kw_user user;
+	struct kw_tenant tenant;
+};
+
+/* ---- the directory connections of a worker ----------------------------- */
+
+void kwd_worker_drop_connections(struct kwd_worker *w)
+{
+	kw_dir_free(w->service);
+	kw_dir_free(w->password);
+	w->service = NULL;
+	w->password = NULL;
+}
+
+static bool is_connection_error(int rc)
+{
+	return rc == ECONNREFUSED || rc == ETIMEDOUT || rc == EPROTO;
+}
+
+static int open_connection(struct call *c, enum kw_dir_identity as,
+			   struct kw_dir **dir)
+{
+	struct kw_dir *d = NULL;
+	int rc;
+
+	if (*dir != NULL)
+		return 0;
+	rc = kw_dir_open(&c->conf->cfg, as, NULL, NULL, &d);
+	if (rc != 0) {
+		snprintf(c->error, sizeof(c->error), "%s connection: %s",
+			 as == KW_DIR_AS_SERVICE ? "service" : "password",
+			 d != NULL && kw_dir_error(d)[0] != '\0'
+				 ? kw_dir_error(d)
+				 : strerror(rc));
+		kw_dir_free(d);
+		return rc;
+	}
+	kw_log(LOG_DEBUG, "worker %u: %s connection to %s", c->w->id,
+	       as == KW_DIR_AS_SERVICE ? "service" : "password", kw_dir_uri(d));
+	*dir = d;
+	return 0;
+}
+
+/*
+ * The directory could not answer RC on DIR: remember why, and drop the
+ * connections if this one is broken, so that the next request opens new
+ * ones (and fails over across the URIs while doing so).
+ */
+static int directory_failed(struct call *c, struct kw_dir *dir, int rc,
+			    const char *what)
+{
+	snprintf(c->error, sizeof(c->error), "%s: %s", what,
+		 kw_dir_error(dir)[0] != '\0' ? kw_dir_error(dir)
+					      : strerror(rc));
+	if (is_connection_error(rc))
+		kwd_worker_drop_connections(c->w);
+	return rc;
+}
+
+static void facts_clear(struct facts *f)
+{
+	kw_user_clear(&f->user);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Look NAME up: the user and the tenant, on the service connection. */
+static int look_up(struct call *c, const struct kw_name *name, struct facts *f)
+{
+	struct kwd_worker *w = c->w;
+	int rc = open_connection(c, KW_DIR_AS_SERVICE, &w->service);
+
+	if (rc != 0)
+		return rc;
+	f->user_rc = kw_user_get(w->service, name, &f->user);
+	if (f->user_rc != 0 && f->user_rc != ENOENT)
+		return directory_failed(c, w->service, f->user_rc,
+					"user lookup");
+	f->tenant_rc = kw_tenant_get(w->service, name->tenant, &f->tenant);
+	if (f->tenant_rc != 0 && f->tenant_rc != ENOENT)
+		return directory_failed(c, w->service, f->tenant_rc,
+					"tenant lookup");
+	return 0;
+}
+
+/* Bind as NAME with PASSWORD on the password connection, then reset it. */
+static int check_password(struct call *c, const struct kw_name *name,
+			  struct facts *f)
+{
+	struct kwd_worker *w = c->w;
+	int rc = open_connection(c, KW_DIR_ANONYMOUS, &w->password);
+
+	if (rc != 0)
+		return rc;
+	f->bind_rc = kw_user_check_password(w->password, name, c->req.password);
+	if (f->bind_rc == EACCES || f->bind_rc == EPERM)
+		return 0;
+	if (f->bind_rc != 0)
+		return directory_failed(c, w->password, f->bind_rc,
+					"password check");
+	/* bound as the user now: never leave it so for the next check */
+	rc = kw_dir_bind_anonymous(w->password);
+	if (rc != 0) {
+		kw_log(LOG_WARNING,
+		       "worker %u: reset of the password "
+		       "connection failed, reopening it: %s",
+		       w->id, kw_dir_error(w->password));
+		kw_dir_free(w->password);
+		w->password = NULL;
+	}
+	return 0;
+}
+
+/*
+ * Ask the directory, once more on fresh connections if warm ones turn out
+ * to be dead (a directory server restarted since they were made).
+ */
+static int ask(struct call *c, const struct kw_name *name, bool bind,
+	       struct facts *f)
+{
+	bool warm = c->w->service != NULL || c->w->password != NULL;
+	int rc, attempt;
+
+	for (attempt = 0;; attempt++) {
+		rc = look_up(c, name, f);
+		if (rc == 0 && bind)
+			rc = check_password(c, name, f);
+		if (rc != ECONNREFUSED || !warm || attempt > 0)
+			return rc;
+		kw_log(LOG_INFO,
+		       "worker %u: directory connection lost (%s); "
+		       "reconnecting",
+		       c->w->id, c->error);
+		facts_clear(f);
+		warm = false;
+	}
+}
+
+/* ---- logging ----------------------------------------------------------- */
+
+static void hash_name(const struct kwd_server *srv, const char *name, char *out,
+		      size_t outsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t i;
+
+	if (HMAC(EVP_sha256(), srv->name_key, sizeof(srv->name_key),
+		 (const unsigned char *)name, strlen(name), md,
+		 &mdlen) == NULL ||
+	    mdlen < KWD_NAME_HASH_BYTES ||
+	    outsz < 2 * KWD_NAME_HASH_BYTES + 2) {
+		snprintf(out, outsz, "#?");
+		return;
+	}
+	out[0] = '#';
+	for (i = 0; i < KWD_NAME_HASH_BYTES; i++) {
+		out[1 + 2 * i] = hex[md[i] >> 4];
+		out[2 + 2 * i] = hex[md[i] & 0x0f];
+	}
+	out[1 + 2 * KWD_NAME_HASH_BYTES] = '\0';
+}
+
+static int outcome_priority(enum outcome o)
+{
+	switch (o) {
+	case OUTCOME_SUCCESS:
+	case OUTCOME_MUST_CHANGE_PASSWORD:
+		return LOG_INFO;
+	case OUTCOME_UNAVAILABLE:
+		return LOG_ERR;
+	default:
+		return LOG_NOTICE;
+	}
+}
+
+/* The one line of a decision. */
+static void log_decision(struct call *c, enum outcome o, const char *extra)
+{
+	struct kw_log_ctx ctx = {
+		.request_id = c->req.request_id,
+		.tenant = c->tenant_known ? c->name.tenant : NULL,
+		.user = c->resolved ? c->name.user : NULL,
+		.service = c->req.service,
+		.rhost = c->req.rhost[0] != '\0' ? c->req.rhost : NULL,
+	};
+	char tty[KW_LOG_FIELD_BUF], error[KW_LOG_FIELD_BUF * 2];
+
+	if (!c->resolved && c->name_hash[0] == '\0')
+		hash_name(c->w->srv, c->req.user, c->name_hash,
+			  sizeof(c->name_hash));
+	kw_log_sanitize(c->req.tty[0] != '\0' ? c->req.tty : "-", tty,
+			sizeof(tty));
+	error[0] = '\0';
+	if (o == OUTCOME_UNAVAILABLE && c->error[0] != '\0')
+		snprintf(error, sizeof(error), " error=\"%s\"", c->error);
+	kw_log_ctx(outcome_priority(o), &ctx,
+		   "%s uid=%lu pid=%ld tty=%s%s%s outcome=%s status=%s%s%s",
+		   kw_proto_type_name(c->req.type), (unsigned long)c->uid,
+		   (long)c->pid, tty,
+		   c->resolved ? "" : " name=", c->resolved ? "" : c->name_hash,
+		   outcome_names[o], kw_proto_status_name(c->reply.status),
+		   extra ? extra : "", error);
+}
+
+/* ---- decisions --------------------------------------------------------- */
+
+static void set_reply(struct call *c, enum kw_status status, const char *msg)
+{
+	c->reply.status = status;
+	snprintf(c->reply.message, sizeof(c->reply.message), "%s", msg);
+	if (status == KW_STATUS_OK || status == KW_STATUS_NEW_AUTHTOK_REQD)
+		kw_name_format(&c->name, c->conf->cfg.separator,
+			       c->reply.canonical_user,
+			       sizeof(c->reply.canonical_user));
+}
+
+static void parse_name(struct call *c)
+{
+	const char *def = c->req.default_tenant[0] != '\0'
+				  ? c->req.default_tenant
+				  : c->conf->cfg.default_tenant;
+
+	c->name_valid = kw_name_parse(c->req.user, c->conf->cfg.separator, def,
+				      &c->name) == 0;
+}
+
+static void handle_authenticate(struct call *c)
+{
+	struct facts f = {0};
+	enum outcome o;
+	int rc;
+
+	parse_name(c);
+	if (c->req.password[0] == '\0') {
+		/*
+		 * Refused before the directory: an empty password binds
+		 * anonymously.  The client knows what it sent, so the
+		 * quicker answer tells it nothing new.
+		 */
+		set_reply(c, KW_STATUS_DENIED, MSG_AUTH_DENIED);
+		log_decision(c, OUTCOME_EMPTY_PASSWORD, NULL);
+		return;
+	}
+	rc = ask(c, c->name_valid ? &c->name : &stand_in, true, &f);
+	if (!c->name_valid) {
+		o = OUTCOME_INVALID_NAME;
+	} else if (rc != 0) {
+		o = OUTCOME_UNAVAILABLE;
+	} else {
+		c->tenant_known = f.tenant_rc == 0;
+		c->resolved = f.user_rc == 0 && f.tenant_rc == 0;
+		if (!c->resolved)
+			o = OUTCOME_UNKNOWN_USER;
+		else if (f.bind_rc != 0)
+			o = OUTCOME_WRONG_PASSWORD;
+		else if (f.tenant.suspended)
+			o = OUTCOME_SUSPENDED;
+		else if (f.user.deactivated)
+			o = OUTCOME_DEACTIVATED;
+		else
+			o = OUTCOME_SUCCESS;
+	}
+	if (o == OUTCOME_SUCCESS)
+		set_reply(c, KW_STATUS_OK, "");
+	else if (o == OUTCOME_UNAVAILABLE)
+		set_reply(c, KW_STATUS_UNAVAILABLE, MSG_UNAVAILABLE);
+	else
+		set_reply(c, KW_STATUS_DENIED, MSG_AUTH_DENIED);
+	log_decision(c, o,
+		     o == OUTCOME_SUCCESS && f.user.must_change_password
+			     ? " must_change_password=yes"
+			     : NULL);
+	facts_clear(&f);
+}
+
+/* Does USER hold one of the comma-separated ROLES? */
+static bool holds_a_role(const struct kw_user *user, const char *roles)
+{
+	char list[KW_PROTO_ROLES_MAX + 1], *save = NULL, *role;
+	size_t i;
+
+	snprintf(list, sizeof(list), "%s", roles);
+	for (role = strtok_r(list, ", \t", &save); role != NULL;
+	     role = strtok_r(NULL, ", \t", &save)) {
+		if (!kw_name_valid_role(role))
+			continue;
+		for (i = 0; user->roles != NULL && user->roles[i] != NULL; i++)
+			if (strcmp(user->roles[i], role) == 0)
+				return true;
+	}
+	return false;
+}
+
+static void handle_account(struct call *c)
+{
+	struct facts f = {0};
+	enum outcome o;
+	int rc;
+
+	parse_name(c);
+	if (!c->name_valid) {
+		set_reply(c, KW_STATUS_DENIED, MSG_ACCOUNT_DENIED);
+		log_decision(c, OUTCOME_INVALID_NAME, NULL);
+		return;
+	}
+	rc = ask(c, &c->name, false, &f);
+	if (rc != 0) {
+		o = OUTCOME_UNAVAILABLE;
+	} else {
+		c->tenant_known = f.tenant_rc == 0;
+		c->resolved = f.user_rc == 0 && f.tenant_rc == 0;
+		if (!c->resolved)
+			o = OUTCOME_UNKNOWN_USER;
+		else if (f.tenant.suspended)
+			o = OUTCOME_SUSPENDED;
+		else if (f.user.deactivated)
+			o = OUTCOME_DEACTIVATED;
+		else if (c->req.roles[0] != '\0' &&
+			 !holds_a_role(&f.user, c->req.roles))
+			o = OUTCOME_MISSING_ROLE;
+		else if (f.user.must_change_password)
+			o = OUTCOME_MUST_CHANGE_PASSWORD;
+		else
+			o = OUTCOME_SUCCESS;
+	}
+	if (o == OUTCOME_SUCCESS)
+		set_reply(c, KW_STATUS_OK, "");
+	else if (o == OUTCOME_MUST_CHANGE_PASSWORD)
+		set_reply(c, KW_STATUS_NEW_AUTHTOK_REQD, MSG_NEW_AUTHTOK);
+	else if (o == OUTCOME_UNAVAILABLE)
+		set_reply(c, KW_STATUS_UNAVAILABLE, MSG_UNAVAILABLE);
+	else
+		set_reply(c, KW_STATUS_DENIED, MSG_ACCOUNT_DENIED);
+	log_decision(c, o, NULL);
+	facts_clear(&f);
+}
+
+/* ---- the connection ---------------------------------------------------- */
+
+static void send_reply(struct call *c, int fd)
+{
+	uint8_t buf[KW_PROTO_REPLY_FRAME_MAX];
+	size_t len = 0;
+	int rc;
+
+	rc = kw_proto_encode_reply(&c->reply, buf, sizeof(buf), &len);
+	if (rc == 0)
+		rc = kw_proto_write_frame(fd, buf, len, KWD_WRITE_TIMEOUT_MS);
+	if (rc != 0)
+		kw_log(LOG_INFO, "req=%s uid=%lu pid=%ld: reply not sent: %s",
+		       c->reply.request_id[0] ? c->reply.request_id : "-",
+		       (unsigned long)c->uid, (long)c->pid, strerror(rc));
+}
+
+/* Read and decode one request; false if the connection is to be closed. */
+static bool read_request(struct call *c, int fd)
+{
+	uint8_t buf[KW_PROTO_REQUEST_FRAME_MAX];
+	size_t len = 0;
+	int rc;
+
+	rc = kw_proto_read_frame(fd, buf, sizeof(buf), KWD_READ_TIMEOUT_MS,
+				 &len);
+	if (rc == 0)
+		rc = kw_proto_decode_request(buf, len, &c->req);
+	kw_wipe(buf, sizeof(buf));
+	if (rc == 0)
+		return true;
+	if (rc == ENODATA) {
+		kw_log(LOG_DEBUG, "uid=%lu pid=%ld: closed without a request",
+		       (unsigned long)c->uid, (long)c->pid);
+		return false;
+	}
+	kw_log(LOG_WARNING, "uid=%lu pid=%ld: %s request: %s",
+	       (unsigned long)c->uid, (long)c->pid,
+	       rc == EINVAL ? "malformed" : "unreadable", strerror(rc));
+	if (rc == EINVAL) {
+		/* answered without a request id: none in it can be trusted */
+		kw_reply_clear(&c->reply);
+		c->reply.status = KW_STATUS_BAD_REQUEST;
+		snprintf(c->reply.message, sizeof(c->reply.message), "%s",
+			 MSG_BAD_REQUEST);
+		send_reply(c, fd);
+	}
+	return false;
+}
+
+void kwd_serve_client(struct kwd_worker *w, const struct kwd_conf *conf, int fd)
+{
+	struct call c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.w = w;
+	c.conf = conf;
+	rc = kw_proto_peer_cred(fd, &c.uid, NULL, &c.pid);
+	if (rc != 0) {
+		kw_log(LOG_WARNING, "no peer credentials: %s; closing",
+		       strerror(rc));
+		return;
+	}
+	if (!read_request(&c, fd))
+		goto done;
+	kw_reply_clear(&c.reply);
+	snprintf(c.reply.request_id, sizeof(c.reply.request_id), "%s",
+		 c.req.request_id);
+	switch (c.req.type) {
+	case KW_PROTO_PING:
+		set_reply(&c, KW_STATUS_OK, "keywardd " PACKAGE_VERSION);
+		kw_log(LOG_DEBUG, "req=%s PING uid=%lu pid=%ld",
+		       c.req.request_id, (unsigned long)c.uid, (long)c.pid);
+		break;
+	case KW_PROTO_AUTHENTICATE:
+		handle_authenticate(&c);
+		break;
+	case KW_PROTO_ACCOUNT:
+		handle_account(&c);
+		break;
+	default:
+		set_reply(&c, KW_STATUS_BAD_REQUEST, MSG_BAD_REQUEST);
+		kw_log(LOG_WARNING, "req=%s uid=%lu pid=%ld: type %d refused",
+		       c.req.request_id, (unsigned long)c.uid, (long)c.pid,
+		       (int)c.req.type);
+		break;
+	}
+	send_reply(&c, fd);
+done:
+	kw_request_clear(&c.req);
+	kw_wipe(&c, sizeof(c));
+}
