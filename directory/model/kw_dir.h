@@ -103,6 +103,12 @@ struct kw_tenant {
 int kw_tenant_create(struct kw_dir *dir, const char *name,
 		     const char *display_name, struct kw_tenant *out);
 int kw_tenant_get(struct kw_dir *dir, const char *name, struct kw_tenant *out);
+/*
+ * As kw_tenant_get(), without counting the users (n_users is -1): one
+ * read of the tenant's entry, for every login's lookup.
+ */
+int kw_tenant_get_state(struct kw_dir *dir, const char *name,
+			struct kw_tenant *out);
 /* *LIST_OUT is sorted by name; free it with free(). */
 int kw_tenant_list(struct kw_dir *dir, struct kw_tenant **list_out,
 		   size_t *n_out);

@@ -56,9 +56,10 @@ static int count_children(struct kw_dir *dir, const char *base, long *n)
 	return 0;
 }
 
-int kw_tenant_get(struct kw_dir *dir, const char *name, struct kw_tenant *out)
+int kw_tenant_get_state(struct kw_dir *dir, const char *name,
+			struct kw_tenant *out)
 {
-	char dn[KW_DN_MAX], people[KW_DN_MAX];
+	char dn[KW_DN_MAX];
 	LDAPMessage *res, *e;
 	int rc;
 
@@ -74,6 +75,16 @@ int kw_tenant_get(struct kw_dir *dir, const char *name, struct kw_tenant *out)
 		return rc;
 	fill_tenant(dir, e, out);
 	ldap_msgfree(res);
+	return 0;
+}
+
+int kw_tenant_get(struct kw_dir *dir, const char *name, struct kw_tenant *out)
+{
+	char people[KW_DN_MAX];
+	int rc = kw_tenant_get_state(dir, name, out);
+
+	if (rc)
+		return rc;
 	kw_dn_people(dir, name, people, sizeof(people));
 	if (count_children(dir, people, &out->n_users) != 0)
 		out->n_users = -1;

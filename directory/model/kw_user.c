@@ -137,7 +137,8 @@ static int roles_of(struct kw_dir *dir, const char *tenant, const char *user_dn,
 static int check_range(struct kw_dir *dir, const struct kw_user *u)
 {
 	struct kw_tenant t;
-	int rc = kw_tenant_get(dir, u->name.tenant, &t);
+	/* no count of the users: this runs on every lookup of a user */
+	int rc = kw_tenant_get_state(dir, u->name.tenant, &t);
 
 	if (rc)
 		return rc;
