@@ -9,7 +9,11 @@
 #    stacks under pam_wrapper);
 # 3. builds it again with AddressSanitizer and UndefinedBehaviorSanitizer
 #    and runs `make check` once more;
-# 4. runs `make distcheck` (the release tarball builds and passes its
+# 4. runs the tests of the first build again with KW_VALGRIND=1: every
+#    keyward program the integration tests start (kwadm, keywardd, the
+#    PAM test driver) runs under valgrind, and a leak or a memory error
+#    fails the test;
+# 5. runs `make distcheck` (the release tarball builds and passes its
 #    tests out of tree).
 #
 # Every test case counts once per build.  The last line is
@@ -17,12 +21,13 @@
 # and the exit status is 0 only when nothing failed.  Logs stay in
 # _build/<step>/ (test-suite.log and one .log per test).
 #
-# KW_CHECK_STEPS="werror asan distcheck" chooses steps (default: all).
+# KW_CHECK_STEPS="werror asan valgrind distcheck" chooses steps (default:
+# all; valgrind needs werror first).
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-steps=${KW_CHECK_STEPS:-werror asan distcheck}
+steps=${KW_CHECK_STEPS:-werror asan valgrind distcheck}
 jobs=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
@@ -96,6 +101,20 @@ for step in $steps; do
 	case $step in
 	werror) build_and_check werror --enable-werror ;;
 	asan) build_and_check asan --enable-sanitizers ;;
+	valgrind)
+		dir=$top/_build/werror
+		say "check werror under valgrind"
+		if [ -f "$dir/Makefile" ]; then
+			(cd "$dir" && KW_VALGRIND=1 make -j"$jobs" check \
+				>check-valgrind.out 2>&1)
+			grep -E '^(FAIL|ERROR|XPASS)' "$dir/check-valgrind.out" |
+				head -40
+			count_suite "$dir/test-suite.log"
+		else
+			failed=$((failed + 1))
+			say "no werror build to run under valgrind"
+		fi
+		;;
 	distcheck)
 		dir=$top/_build/distcheck
 		rm -rf "$dir"
