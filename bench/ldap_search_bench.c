@@ -37,18 +37,29 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	opt->count = 2000;
 	while ((c = getopt(argc, argv, "H:D:w:b:f:n:")) != -1) {
 		switch (c) {
-		case 'H': opt->uri = optarg; break;
-		case 'D': opt->bind_dn = optarg; break;
-		case 'w': opt->password = optarg; break;
-		case 'b': opt->base = optarg; break;
-		case 'f': opt->filter = optarg; break;
+		case 'H':
+			opt->uri = optarg;
+			break;
+		case 'D':
+			opt->bind_dn = optarg;
+			break;
+		case 'w':
+			opt->password = optarg;
+			break;
+		case 'b':
+			opt->base = optarg;
+			break;
+		case 'f':
+			opt->filter = optarg;
+			break;
 		case 'n':
 			opt->count = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || opt->count < 1 ||
 			    opt->count > 10000000)
 				return -1;
 			break;
-		default: return -1;
+		default:
+			return -1;
 		}
 	}
 	if (opt->uri == NULL || opt->base == NULL || opt->filter == NULL)
@@ -137,8 +148,10 @@ int main(int argc, char **argv)
 	long i;
 
 	if (parse_options(argc, argv, &opt) != 0) {
-		fprintf(stderr, "usage: %s -H URI [-D DN -w PASSWORD] -b BASE "
-				"-f FILTER [-n COUNT]\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s -H URI [-D DN -w PASSWORD] -b BASE "
+			"-f FILTER [-n COUNT]\n",
+			argv[0]);
 		return 2;
 	}
 	if (connect_and_bind(&opt, &ld) != 0)

@@ -10,9 +10,8 @@
  * Example:
  *
  *	directory: {
- *		uri = [ "ldaps://ldap1.example.net", "ldaps://ldap2.example.net" ];
- *		base = "o=keyward";
- *		bind_dn = "cn=keywardd,ou=system,o=keyward";
+ *		uri = [ "ldaps://ldap1.example.net", "ldaps://ldap2.example.net"
+ *]; base = "o=keyward"; bind_dn = "cn=keywardd,ou=system,o=keyward";
  *		bind_password_file = "/etc/keyward/bind.secret";
  *		ca_file = "/etc/keyward/ca.pem";
  *	};
@@ -36,29 +35,29 @@ struct kw_config {
 	/* directory.* */
 	char *uris[KW_CONFIG_MAX_URIS]; /* directory.uri: tried in order */
 	size_t n_uris;
-	char *base_dn;		  /* directory.base */
-	char *bind_dn;		  /* directory.bind_dn: keywardd's identity */
+	char *base_dn;            /* directory.base */
+	char *bind_dn;            /* directory.bind_dn: keywardd's identity */
 	char *bind_password_file; /* directory.bind_password_file */
-	char *ca_file;		  /* directory.ca_file */
-	bool starttls;		  /* directory.starttls, for ldap:// URIs */
-	int connect_timeout_ms;	  /* directory.connect_timeout_ms */
-	int op_timeout_ms;	  /* directory.op_timeout_ms */
-	char *admin_uri;	  /* directory.admin_uri: ldapi for root */
-	char *db_directory;	  /* directory.db_directory: init only */
-	long db_max_size_mb;	  /* directory.db_max_size_mb: init only */
+	char *ca_file;            /* directory.ca_file */
+	bool starttls;            /* directory.starttls, for ldap:// URIs */
+	int connect_timeout_ms;   /* directory.connect_timeout_ms */
+	int op_timeout_ms;        /* directory.op_timeout_ms */
+	char *admin_uri;          /* directory.admin_uri: ldapi for root */
+	char *db_directory;       /* directory.db_directory: init only */
+	long db_max_size_mb;      /* directory.db_max_size_mb: init only */
 
 	/* tenants.* */
-	char separator;		/* tenants.separator: between user, tenant */
-	char *default_tenant;	/* tenants.default: for plain "alice" */
-	long uid_min;		/* tenants.uid_min: first uid of all */
-	long uid_range;		/* tenants.uid_range: uids per tenant */
-	long uid_max;		/* tenants.uid_max: last uid of all */
+	char separator;       /* tenants.separator: between user, tenant */
+	char *default_tenant; /* tenants.default: for plain "alice" */
+	long uid_min;         /* tenants.uid_min: first uid of all */
+	long uid_range;       /* tenants.uid_range: uids per tenant */
+	long uid_max;         /* tenants.uid_max: last uid of all */
 
 	/* keywardd.* */
-	char *socket_path;	/* keywardd.socket */
-	int workers;		/* keywardd.workers */
-	int cache_ttl_s;	/* keywardd.cache_ttl_s */
-	char *log_level;	/* keywardd.log_level */
+	char *socket_path; /* keywardd.socket */
+	int workers;       /* keywardd.workers */
+	int cache_ttl_s;   /* keywardd.cache_ttl_s */
+	char *log_level;   /* keywardd.log_level */
 };
 
 /* Fill CFG with the built-in defaults.  Returns 0 or ENOMEM. */
@@ -96,7 +95,7 @@ void kw_config_describe(FILE *fp);
  * Returns 0, or an errno value with ERR saying why (e.g. "mode 0644: must
  * not be readable by group or others").  BUF is wiped on failure.
  */
-int kw_config_read_secret(const char *path, char *buf, size_t bufsz,
-			  char *err, size_t errlen);
+int kw_config_read_secret(const char *path, char *buf, size_t bufsz, char *err,
+			  size_t errlen);
 
 #endif
