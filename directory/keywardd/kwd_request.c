@@ -352,9 +352,9 @@ static void handle_authenticate(struct call *c)
 		c->tenant_known = f.tenant_rc == 0;
 		c->resolved = f.user_rc == 0 && f.tenant_rc == 0;
 		/*
-		 * The state comes before the password: the directory's
-		 * rules refuse the bind of a deactivated user whatever the
-		 * password, so only the state can be told.
+		 * The state comes before the password: deactivation locks
+		 * the account in ppolicy too, which refuses the bind
+		 * whatever the password, so only the state can be told.
 		 */
 		if (!c->resolved)
 			o = OUTCOME_UNKNOWN_USER;
