@@ -348,6 +348,39 @@ like "$(grep 'configuration not reloaded' "$KWD_LOG")" \
 is "$(cat "$KW_TEST_DIR"/hup.* | grep -c '^OK$')" 10 \
 	"requests in flight during the reload are answered"
 is "$(auth_status alice@acme "$A_PW")" OK "and keywardd goes on serving"
+
+# ---- a directory that accepts and never answers ----------------------------
+sed 's|^\tdb_max_size_mb = .*|&\n\top_timeout_ms = 1000;|' "$KW_CONF.orig" \
+	>"$KW_CONF"
+keywardd_reload
+i=0
+until [ "$(grep -c 'configuration reloaded' "$KWD_LOG")" = 2 ] ||
+	[ $i -ge 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+is "$(auth_status alice@acme "$A_PW")" OK "op_timeout_ms of 1 s in effect"
+kill -STOP "$SLAPD_PID"
+start=$(date +%s%N)
+auth alice@acme "$A_PW" -i t-hung >"$KW_TEST_DIR/hung.out" 2>&1 &
+hung=$!
+sleep 0.2
+is "$(kwd_status ping)" OK "while a request waits on a hung slapd, PING answers"
+ms=$((($(date +%s%N) - start) / 1000000))
+[ "$ms" -lt 1000 ]
+ok $? "at once ($ms ms after the stuck request began)"
+wait "$hung"
+ms=$((($(date +%s%N) - start) / 1000000))
+is "$(sed -n 1p "$KW_TEST_DIR/hung.out")" UNAVAILABLE \
+	"the stuck request is answered UNAVAILABLE"
+[ "$ms" -lt 4000 ]
+ok $? "within the operation timeout, not the client's ($ms ms)"
+kill -CONT "$SLAPD_PID"
+good=0
+for i in 1 2 3 4 5 6 7 8; do
+	[ "$(auth_status alice@acme "$A_PW")" = OK ] && good=$((good + 1))
+done
+is "$good" 8 "once slapd answers again, so does every login"
 cp "$KW_CONF.orig" "$KW_CONF"
 
 # ---- one keywardd per socket; SIGTERM --------------------------------------
@@ -402,5 +435,7 @@ for pw in "$INIT_PW" "$A_PW" "$AB_PW" "$D_PW" "$C_PW" "$F_PW" "$(cat "$KW_SECRET
 	grep -qF -e "$pw" "$KWD_LOG" && leaked="$leaked [$pw]"
 done
 is "$leaked" "" "no password and no bind secret appears in keywardd's log"
+diag "keywardd logged $(grep -c ' outcome=' "$KWD_LOG") decisions" \
+	"in $(grep -c 'listening on' "$KWD_LOG") runs"
 
 done_testing
