@@ -1,0 +1,79 @@
+#!/bin/sh
+# login_bench.sh - a keyward login against its floor, in one run.
+#
+#   bench/login_bench.sh [LOGINS] [CLIENTS]       (defaults 2000, 8)
+#
+# As root, from the build directory (or with top_builddir set).  Starts a
+# private slapd and keywardd (tests/lib/), makes a tenant with one user,
+# and runs bench/login_bench under pam_wrapper with two services:
+#
+#   kw-bench     auth pam_keyward_password, account pam_keyward_access
+#   kw-floor     auth and account pam_permit
+#
+# login_bench adds to each kw-floor transaction the directory operations a
+# login needs (search for the user, bind as the user) on warm libldap
+# connections.  It prints median and p99 latency and logins per second
+# for both, with one client and with CLIENTS, and their ratio.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$(pwd)}"
+LOGINS=${1:-2000}
+CLIENTS=${2:-8}
+BENCH=$top_builddir/bench/login_bench
+for f in "$BENCH" "$top_builddir/keywardd" \
+	"$top_builddir/.libs/pam_keyward_password.so"; do
+	[ -x "$f" ] || [ -f "$f" ] || {
+		echo "login_bench.sh: $f not built (run make)" >&2
+		exit 2
+	}
+done
+WRAPPER=$(for d in /usr/lib/*-linux-gnu /usr/lib64 /usr/lib; do
+	[ -f "$d/libpam_wrapper.so" ] && echo "$d/libpam_wrapper.so"; done | head -1)
+[ -n "$WRAPPER" ] || {
+	echo "login_bench.sh: libpam_wrapper.so not found (apt-get install libpam-wrapper)" >&2
+	exit 2
+}
+
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/slapd.sh"
+. "$top_srcdir/tests/lib/keyward.sh"
+. "$top_srcdir/tests/lib/keywardd.sh"
+[ "$(id -u)" = 0 ] || { echo "login_bench.sh: run as root" >&2; exit 2; }
+trap keywardd_cleanup EXIT INT TERM HUP
+kw_directory_start >/dev/null || exit 1
+keywardd_start || exit 1
+
+PW='bench password for alice 1'
+kwadm tenant create acme >/dev/null
+kwadm user add alice@acme --password-file \
+	"$(kw_password_file init 'initial-pw-123456')" >/dev/null
+USER_DN=uid=alice,ou=people,o=acme,$KW_TENANTS
+ldappasswd -x -H "$SLAPD_LDAPI" -D "$USER_DN" -w 'initial-pw-123456' \
+	-s "$PW" >/dev/null
+
+svc=$KW_TEST_DIR/pam.d
+mkdir -p "$svc"
+mods=$top_builddir/.libs
+cat >"$svc/kw-bench" <<PAM
+auth     required $mods/pam_keyward_password.so socket=$KWD_SOCKET
+account  required $mods/pam_keyward_access.so socket=$KWD_SOCKET
+PAM
+cat >"$svc/other" <<PAM
+auth     required pam_deny.so
+account  required pam_deny.so
+PAM
+cat >"$svc/kw-floor" <<PAM
+auth     required pam_permit.so
+account  required pam_permit.so
+PAM
+
+echo "keyward login benchmark: $(nproc) CPUs, slapd over ldapi://, $(date -u +%FT%TZ)"
+LD_PRELOAD=$WRAPPER PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$svc \
+	"$BENCH" -s kw-bench -f kw-floor -u alice@acme \
+	-p "$(kw_password_file bench "$PW")" -H "$SLAPD_LDAPI" \
+	-b "ou=people,o=acme,$KW_TENANTS" -D "$USER_DN" \
+	-S "cn=keywardd,ou=system,$KW_BASE" -P "$KW_SECRET" \
+	-n "$LOGINS" -c "$CLIENTS" 2>"$KW_TEST_DIR/bench.err" || {
+	tail -5 "$KW_TEST_DIR/bench.err" >&2
+	exit 1
+}
