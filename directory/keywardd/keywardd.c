@@ -355,7 +355,8 @@ static int stop(struct daemon_state *st)
 	kw_wipe(st->srv.name_key, sizeof(st->srv.name_key));
 	if (st->signal_fd >= 0)
 		close(st->signal_fd);
-	kw_log(LOG_NOTICE, "stopped");
+	if (st->srv.n_workers > 0)
+		kw_log(LOG_NOTICE, "stopped");
 	return 0;
 }
 

@@ -310,7 +310,8 @@ static void set_reply(struct call *c, enum kw_status status, const char *msg)
 {
 	c->reply.status = status;
 	snprintf(c->reply.message, sizeof(c->reply.message), "%s", msg);
-	if (status == KW_STATUS_OK || status == KW_STATUS_NEW_AUTHTOK_REQD)
+	if (c->resolved &&
+	    (status == KW_STATUS_OK || status == KW_STATUS_NEW_AUTHTOK_REQD))
 		kw_name_format(&c->name, c->conf->cfg.separator,
 			       c->reply.canonical_user,
 			       sizeof(c->reply.canonical_user));

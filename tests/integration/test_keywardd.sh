@@ -75,7 +75,9 @@ ok $? "tenants, users and roles are in place"
 # ---- start ---------------------------------------------------------------
 keywardd_start
 ok $? "keywardd starts and answers a PING" || { done_testing; }
-is "$(kwd_status ping)" OK "PING is answered OK"
+out=$(kwcall ping)
+is "$(printf '%s' "$out" | sed -n 1p)|$(printf '%s' "$out" | sed -n 3p)" \
+	"OK|user: " "PING is answered OK, with no user"
 is "$(stat -c %a "$KWD_SOCKET")" 666 "the socket is mode 0666"
 like "$(cat "$KWD_LOG")" "listening on $KWD_SOCKET" "the log says where it listens"
 
