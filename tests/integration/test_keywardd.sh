@@ -18,7 +18,8 @@
 . "$top_srcdir/tests/lib/keywardd.sh"
 
 kw_require_root
-[ -x "$KEYWARDD" ] && [ -x "$KWCALL" ] || skip_all "keywardd or kwcall not built"
+[ -x "$KEYWARDD" ] && [ -x "$KWCALL" ] ||
+	skip_all "keywardd or kwcall not built"
 trap keywardd_cleanup EXIT INT TERM HUP
 kw_directory_start || { not_ok "directory ready"; done_testing; }
 
@@ -79,7 +80,8 @@ out=$(kwcall ping)
 is "$(printf '%s' "$out" | sed -n 1p)|$(printf '%s' "$out" | sed -n 3p)" \
 	"OK|user: " "PING is answered OK, with no user"
 is "$(stat -c %a "$KWD_SOCKET")" 666 "the socket is mode 0666"
-like "$(cat "$KWD_LOG")" "listening on $KWD_SOCKET" "the log says where it listens"
+like "$(cat "$KWD_LOG")" "listening on $KWD_SOCKET" \
+	"the log says where it listens"
 
 # ---- AUTHENTICATE ----------------------------------------------------------
 out=$(auth alice@acme "$A_PW" -i t-success -S sshd -r 192.0.2.7 -T pts/3)
@@ -89,7 +91,8 @@ user: alice@acme" "the right password: OK with the canonical name"
 line=$(log_of t-success)
 like "$line" "tenant=acme user=alice service=sshd rhost=192.0.2.7 " \
 	"the log line carries the request's context"
-like "$line" "AUTHENTICATE uid=0 pid=[0-9]+ tty=pts/3 outcome=success status=OK" \
+like "$line" \
+	"AUTHENTICATE uid=0 pid=[0-9]+ tty=pts/3 outcome=success status=OK" \
 	"and the peer's uid and pid, and the outcome"
 
 out=$(auth alice@acme "wrong $A_PW" -i t-wrong)
@@ -121,8 +124,8 @@ is "$(auth_status alice@beta "$AB_PW")" OK "alice@beta's own password works"
 refused t-nodefault alice "$A_PW" invalid_name \
 	"a name without a tenant and no default tenant"
 out=$(auth alice "$A_PW" -D acme)
-is "$(printf '%s' "$out" | sed -n 1p) $(printf '%s' "$out" | sed -n 's/^user: //p')" \
-	"OK alice@acme" "the request's default tenant completes a plain name"
+is "$(printf '%s' "$out" | sed -n 1p) $(printf '%s' "$out" | sed -n 3p)" \
+	"OK user: alice@acme" "the request's default tenant completes a plain name"
 
 line=$(log_of t-unknown)
 case $line in *nobody*) not_ok "an unknown name is not logged in clear" ;;
@@ -130,8 +133,12 @@ case $line in *nobody*) not_ok "an unknown name is not logged in clear" ;;
 like "$line" "name=#[0-9a-f]{16} " "but as a keyed hash"
 like "$(log_of t-notenant)" "name=#[0-9a-f]{16} " \
 	"an unknown tenant's name is hashed too"
-h1=$(auth nobody@acme x -i t-h1 >/dev/null; log_of t-h1 | sed 's/.*name=\(#[0-9a-f]*\).*/\1/')
-h2=$(log_of t-unknown | sed 's/.*name=\(#[0-9a-f]*\).*/\1/')
+hash_in() {
+	log_of "$1" | sed 's/.*name=\(#[0-9a-f]*\).*/\1/'
+}
+auth nobody@acme x -i t-h1 >/dev/null
+h1=$(hash_in t-h1)
+h2=$(hash_in t-unknown)
 is "$h1" "$h2" "the same unknown name gives the same hash"
 
 # invalid names: each refused like the others and never in the log
@@ -183,7 +190,8 @@ is "$(kwd_status account -u frank@acme)" DENIED "and ACCOUNT refuses him"
 # the change
 is "$(auth_status erin@acme "$INIT_PW" -i t-erin)" OK \
 	"a password marked for change authenticates"
-like "$(log_of t-erin)" "must_change_password=yes" "and the log says it must change"
+like "$(log_of t-erin)" "must_change_password=yes" \
+	"and the log says it must change"
 
 # ---- ACCOUNT -------------------------------------------------------------
 # account ID EXPECTED_STATUS OUTCOME DESC -- KWCALL ARGS
@@ -234,7 +242,8 @@ f=$(frame "\113\127\001\001\000\000\000\027\007\000\020$ID\014\000\001x" tag)
 is "$(raw "$f")" BAD_REQUEST "an unknown tag: BAD_REQUEST"
 f=$(frame "\113\127\001\004\000\000\000\023\007\000\020$ID" type)
 is "$(raw "$f")" BAD_REQUEST "a reserved type: BAD_REQUEST"
-f=$(frame "\113\127\001\003\000\000\000\052\001\000\012alice@acme\003\000\002xx\007\000\020$ID\002\000\002pw" pwacct)
+f=$(frame "\113\127\001\003\000\000\000\052\001\000\012alice@acme\003\000\002xx$(
+	)\007\000\020$ID\002\000\002pw" pwacct)
 is "$(raw "$f")" BAD_REQUEST "a password in an ACCOUNT request: BAD_REQUEST"
 f=$(frame "hello, keywardd\n" magic)
 is "$(raw "$f")" CLOSED "a wrong magic: closed without a reply"
@@ -433,7 +442,8 @@ is "$?" 0 "that keywardd stops with 0 too"
 
 # ---- secrets ---------------------------------------------------------------
 leaked=
-for pw in "$INIT_PW" "$A_PW" "$AB_PW" "$D_PW" "$C_PW" "$F_PW" "$(cat "$KW_SECRET")"; do
+for pw in "$INIT_PW" "$A_PW" "$AB_PW" "$D_PW" "$C_PW" "$F_PW" \
+	"$(cat "$KW_SECRET")"; do
 	grep -qF -e "$pw" "$KWD_LOG" && leaked="$leaked [$pw]"
 done
 is "$leaked" "" "no password and no bind secret appears in keywardd's log"
