@@ -48,7 +48,9 @@ fi
 VALGRIND=
 if [ "${KW_PAM_VALGRIND:-0}" = 1 ]; then
 	command -v valgrind >/dev/null 2>&1 || skip_all "valgrind not found"
-	VALGRIND="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99"
+	VALGRIND="valgrind --quiet --leak-check=full --error-exitcode=99"
+	VALGRIND="$VALGRIND --show-leak-kinds=definite,indirect"
+	VALGRIND="$VALGRIND --errors-for-leak-kinds=definite,indirect"
 fi
 
 trap keywardd_cleanup EXIT INT TERM HUP
@@ -75,8 +77,11 @@ mkdir -p "$SVC"
 # etc/pam.d with the keyward modules made absolute, given the socket of
 # the test's keywardd and any further arguments.
 make_service() {
-	sed -e "/^[[:space:]]*#/!s#pam_keyward_password\\.so#$MODDIR/pam_keyward_password.so socket=$KW_TEST_DIR/kwd.sock ${3:-}#" \
-		-e "/^[[:space:]]*#/!s#pam_keyward_access\\.so#$MODDIR/pam_keyward_access.so socket=$KW_TEST_DIR/kwd.sock ${4:-}#" \
+	sock=socket=$KW_TEST_DIR/kwd.sock
+	pw=$MODDIR/pam_keyward_password.so
+	acc=$MODDIR/pam_keyward_access.so
+	sed -e "/^[[:space:]]*#/!s#pam_keyward_password\\.so#$pw $sock ${3:-}#" \
+		-e "/^[[:space:]]*#/!s#pam_keyward_access\\.so#$acc $sock ${4:-}#" \
 		"$top_srcdir/etc/pam.d/$2" >"$SVC/$1"
 }
 
@@ -87,7 +92,7 @@ make_service() {
 # fails (valgrind, a crash, a hang past 60 s) is noted in $FAILED_RUNS,
 # with its stderr in $KW_TEST_DIR/drive.err.
 drive() {
-	err=$(mktemp "$KW_TEST_DIR/drive.XXXXXX")
+	err=$(mktemp -p "$KW_TEST_DIR")
 	timeout 60 env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$SVC" PAM_WRAPPER_DEBUGLEVEL=3 \
 		$VALGRIND "$PAMDRIVE" "$@" 2>"$err"
@@ -132,8 +137,8 @@ make_service bad-tenant keyward-login tenant=ACME
 make_service bad-timeout keyward-login timeout_ms=0
 make_service relative-socket keyward-login socket=kwd.sock
 make_service pw-typo keyward-login debugg
-make_service silent keyward-login "socket=$KW_TEST_DIR/silent.sock timeout_ms=300" \
-	"socket=$KW_TEST_DIR/silent.sock timeout_ms=300"
+silent="socket=$KW_TEST_DIR/silent.sock timeout_ms=300"
+make_service silent keyward-login "$silent" "$silent"
 
 A_PW='alice: acme correct horse 42'
 AB_PW='alice: beta battery staple 7'
@@ -216,7 +221,7 @@ kwadm user add carol@acme --password-file \
 ok $? "carol@acme keeps her initial password, marked for change"
 kwadm role create ops@acme >/dev/null && kwadm role grant ops@acme bob \
 	>/dev/null
-ok $? "role ops@acme held by bob, role admins@acme (made with the tenant) held by nobody"
+ok $? "role ops@acme held by bob; admins@acme (made with the tenant) by nobody"
 
 # No answer cache, so that every change is seen at the next login.
 keywardd_start -o keywardd.cache_ttl_s=0
