@@ -79,11 +79,8 @@ struct call {
 
 /* What the directory said about one name. */
 struct facts {
-	int user_rc;
-	int tenant_rc;
+	struct kw_login_facts login;
 	int bind_rc;
-	struct kw_user user;
-	struct kw_tenant tenant;
 };
 
 /* ---- the directory connections of a worker ----------------------------- */
@@ -143,25 +140,15 @@ static int directory_failed(struct call *c, struct kw_dir *dir, int rc,
 
 static void facts_clear(struct facts *f)
 {
-	kw_user_clear(&f->user);
+	kw_user_clear(&f->login.user);
 	memset(f, 0, sizeof(*f));
 }
 
 /*
- * A user who is there costs two more round trips than one who is not (the
- * model reads the tenant's uid range and searches the user's roles).
- * Spend two reads anyway, so that the time taken does not tell whether a
- * name exists.  Their results do not matter.
+ * Look NAME up on the service connection: one search returns the tenant,
+ * the user and the user's roles, so that a name that is not there costs
+ * the same round trip as one that is.
  */
-static void balance_lookup(struct kw_dir *dir, const struct kw_name *name)
-{
-	struct kw_tenant scratch;
-
-	kw_tenant_get_state(dir, name->tenant, &scratch);
-	kw_tenant_get_state(dir, name->tenant, &scratch);
-}
-
-/* Look NAME up: the user and the tenant, on the service connection. */
 static int look_up(struct call *c, const struct kw_name *name, struct facts *f)
 {
 	struct kwd_worker *w = c->w;
@@ -169,21 +156,18 @@ static int look_up(struct call *c, const struct kw_name *name, struct facts *f)
 
 	if (rc != 0)
 		return rc;
-	f->user_rc = kw_user_get(w->service, name, &f->user);
-	if (f->user_rc != 0 && f->user_rc != ENOENT)
-		return directory_failed(c, w->service, f->user_rc,
-					"user lookup");
-	f->tenant_rc =
-		kw_tenant_get_state(w->service, name->tenant, &f->tenant);
-	if (f->tenant_rc != 0 && f->tenant_rc != ENOENT)
-		return directory_failed(c, w->service, f->tenant_rc,
-					"tenant lookup");
-	if (f->user_rc == ENOENT)
-		balance_lookup(w->service, name);
+	rc = kw_login_lookup(w->service, name, &f->login);
+	if (rc != 0)
+		return directory_failed(c, w->service, rc, "lookup");
 	return 0;
 }
 
-/* Bind as NAME with PASSWORD on the password connection, then reset it. */
+/*
+ * Bind as NAME with PASSWORD on the password connection.  That connection
+ * serves binds only, each of which replaces the identity of the one
+ * before (a failed bind leaves it anonymous), so it is not reset between
+ * checks: that would cost every login a round trip for nothing.
+ */
 static int check_password(struct call *c, const struct kw_name *name,
 			  struct facts *f)
 {
@@ -198,16 +182,6 @@ static int check_password(struct call *c, const struct kw_name *name,
 	if (f->bind_rc != 0)
 		return directory_failed(c, w->password, f->bind_rc,
 					"password check");
-	/* bound as the user now: never leave it so for the next check */
-	rc = kw_dir_bind_anonymous(w->password);
-	if (rc != 0) {
-		kw_log(LOG_WARNING,
-		       "worker %u: reset of the password "
-		       "connection failed, reopening it: %s",
-		       w->id, kw_dir_error(w->password));
-		kw_dir_free(w->password);
-		w->password = NULL;
-	}
 	return 0;
 }
 
@@ -350,8 +324,8 @@ static void handle_authenticate(struct call *c)
 	} else if (rc != 0) {
 		o = OUTCOME_UNAVAILABLE;
 	} else {
-		c->tenant_known = f.tenant_rc == 0;
-		c->resolved = f.user_rc == 0 && f.tenant_rc == 0;
+		c->tenant_known = f.login.tenant_found;
+		c->resolved = f.login.tenant_found && f.login.user_found;
 		/*
 		 * The state comes before the password: deactivation locks
 		 * the account in ppolicy too, which refuses the bind
@@ -359,9 +333,9 @@ static void handle_authenticate(struct call *c)
 		 */
 		if (!c->resolved)
 			o = OUTCOME_UNKNOWN_USER;
-		else if (f.tenant.suspended)
+		else if (f.login.tenant.suspended)
 			o = OUTCOME_SUSPENDED;
-		else if (f.user.deactivated)
+		else if (f.login.user.deactivated)
 			o = OUTCOME_DEACTIVATED;
 		else if (f.bind_rc != 0)
 			o = OUTCOME_WRONG_PASSWORD;
@@ -375,7 +349,7 @@ static void handle_authenticate(struct call *c)
 	else
 		set_reply(c, KW_STATUS_DENIED, MSG_AUTH_DENIED);
 	log_decision(c, o,
-		     o == OUTCOME_SUCCESS && f.user.must_change_password
+		     o == OUTCOME_SUCCESS && f.login.user.must_change_password
 			     ? " must_change_password=yes"
 			     : NULL);
 	facts_clear(&f);
@@ -415,18 +389,18 @@ static void handle_account(struct call *c)
 	if (rc != 0) {
 		o = OUTCOME_UNAVAILABLE;
 	} else {
-		c->tenant_known = f.tenant_rc == 0;
-		c->resolved = f.user_rc == 0 && f.tenant_rc == 0;
+		c->tenant_known = f.login.tenant_found;
+		c->resolved = f.login.tenant_found && f.login.user_found;
 		if (!c->resolved)
 			o = OUTCOME_UNKNOWN_USER;
-		else if (f.tenant.suspended)
+		else if (f.login.tenant.suspended)
 			o = OUTCOME_SUSPENDED;
-		else if (f.user.deactivated)
+		else if (f.login.user.deactivated)
 			o = OUTCOME_DEACTIVATED;
 		else if (c->req.roles[0] != '\0' &&
-			 !holds_a_role(&f.user, c->req.roles))
+			 !holds_a_role(&f.login.user, c->req.roles))
 			o = OUTCOME_MISSING_ROLE;
-		else if (f.user.must_change_password)
+		else if (f.login.user.must_change_password)
 			o = OUTCOME_MUST_CHANGE_PASSWORD;
 		else
 			o = OUTCOME_SUCCESS;

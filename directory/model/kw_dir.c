@@ -231,6 +231,21 @@ int kw_dn_to_name(const struct kw_dir *dir, const char *dn, struct kw_name *out)
 	return rc;
 }
 
+bool kw_dn_equal(const char *a, const char *b)
+{
+	char *na = NULL, *nb = NULL;
+	bool same = false;
+
+	if (ldap_dn_normalize(a, LDAP_DN_FORMAT_LDAPV3, &na,
+			      LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS &&
+	    ldap_dn_normalize(b, LDAP_DN_FORMAT_LDAPV3, &nb,
+			      LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS)
+		same = strcasecmp(na, nb) == 0;
+	ldap_memfree(na);
+	ldap_memfree(nb);
+	return same;
+}
+
 /* ---- searches and values ------------------------------------------- */
 
 static struct timeval op_timeout(const struct kw_dir *dir)

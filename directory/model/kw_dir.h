@@ -168,6 +168,26 @@ int kw_dir_bind_anonymous(struct kw_dir *dir);
 void kw_user_clear(struct kw_user *user);
 void kw_user_list_free(struct kw_user *list, size_t n);
 
+/* ---- what a login needs, in one search ------------------------------ */
+
+struct kw_login_facts {
+	bool tenant_found;
+	bool user_found; /* the user exists, and its uid is in range */
+	struct kw_tenant tenant;
+	struct kw_user user; /* with roles; free with kw_user_clear() */
+};
+
+/*
+ * Everything a login decision needs about NAME: the tenant's state, the
+ * user's entry and roles, found with one subtree search of the tenant
+ * (so that a login costs one round trip for its facts, and an unknown
+ * name costs the same as a known one).  Only entries at the places the
+ * model puts them count.  Returns 0 with the found flags set, or a
+ * connection error; EINVAL for an invalid name.
+ */
+int kw_login_lookup(struct kw_dir *dir, const struct kw_name *name,
+		    struct kw_login_facts *out);
+
 /* ---- roles ------------------------------------------------------------ */
 
 struct kw_role {

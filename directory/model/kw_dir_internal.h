@@ -121,6 +121,15 @@ int kw_dir_delete(struct kw_dir *dir, const char *dn, const char *what);
 int kw_dir_take_next(struct kw_dir *dir, const char *dn, const char *attr,
 		     long limit, long *old);
 
+/* Entries into structs, and the attributes they need (NULL-terminated). */
+extern char *kw_tenant_attrs[];
+extern char *kw_user_attrs[];
+void kw_tenant_fill(struct kw_dir *dir, LDAPMessage *e, struct kw_tenant *t);
+void kw_user_fill(struct kw_dir *dir, LDAPMessage *e, const char *tenant,
+		  struct kw_user *u);
+/* Are A and B the same DN (after normalisation)? */
+bool kw_dn_equal(const char *a, const char *b);
+
 /* Roles, for tenant creation and user deletion (kw_role.c). */
 int kw_role_add_entry(struct kw_dir *dir, const char *tenant, const char *role,
 		      const char *description);

@@ -16,7 +16,7 @@
 
 #include "kw_dir_internal.h"
 
-static char *tenant_attrs[] = {
+char *kw_tenant_attrs[] = {
 	(char *)"o",
 	(char *)KW_AT_TENANT_DISPLAY,
 	(char *)KW_AT_SUSPENDED,
@@ -26,7 +26,7 @@ static char *tenant_attrs[] = {
 	NULL,
 };
 
-static void fill_tenant(struct kw_dir *dir, LDAPMessage *e, struct kw_tenant *t)
+void kw_tenant_fill(struct kw_dir *dir, LDAPMessage *e, struct kw_tenant *t)
 {
 	memset(t, 0, sizeof(*t));
 	kw_attr_str(dir->ld, e, "o", t->name, sizeof(t->name));
@@ -67,13 +67,13 @@ int kw_tenant_get_state(struct kw_dir *dir, const char *name,
 		return kw_dir_set_error(
 			dir, EINVAL, "'%s' is not a valid tenant name", name);
 	kw_dn_tenant(dir, name, dn, sizeof(dn));
-	rc = kw_dir_read(dir, dn, tenant_attrs, &res, &e);
+	rc = kw_dir_read(dir, dn, kw_tenant_attrs, &res, &e);
 	if (rc == ENOENT)
 		return kw_dir_set_error(dir, ENOENT, "no such tenant '%s'",
 					name);
 	if (rc)
 		return rc;
-	fill_tenant(dir, e, out);
+	kw_tenant_fill(dir, e, out);
 	ldap_msgfree(res);
 	return 0;
 }
@@ -108,7 +108,7 @@ int kw_tenant_list(struct kw_dir *dir, struct kw_tenant **list_out,
 	*list_out = NULL;
 	*n_out = 0;
 	rc = kw_dir_search(dir, dir->tenants_dn, LDAP_SCOPE_ONELEVEL,
-			   "(objectClass=" KW_OC_TENANT ")", tenant_attrs,
+			   "(objectClass=" KW_OC_TENANT ")", kw_tenant_attrs,
 			   &res);
 	if (rc)
 		return rc;
@@ -120,7 +120,7 @@ int kw_tenant_list(struct kw_dir *dir, struct kw_tenant **list_out,
 	}
 	for (e = ldap_first_entry(dir->ld, res); e != NULL;
 	     e = ldap_next_entry(dir->ld, e)) {
-		fill_tenant(dir, e, &list[n]);
+		kw_tenant_fill(dir, e, &list[n]);
 		if (kw_name_valid_tenant(list[n].name))
 			n++;
 	}

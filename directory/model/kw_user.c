@@ -17,7 +17,7 @@
 #include "kw_dir_internal.h"
 #include "kw_secret.h"
 
-static char *user_attrs[] = {
+char *kw_user_attrs[] = {
 	(char *)"uid",
 	(char *)"cn",
 	(char *)"displayName",
@@ -71,8 +71,8 @@ void kw_user_list_free(struct kw_user *list, size_t n)
 	free(list);
 }
 
-static void fill_user(struct kw_dir *dir, LDAPMessage *e, const char *tenant,
-		      struct kw_user *u)
+void kw_user_fill(struct kw_dir *dir, LDAPMessage *e, const char *tenant,
+		  struct kw_user *u)
 {
 	memset(u, 0, sizeof(*u));
 	kw_attr_str(dir->ld, e, "uid", u->name.user, sizeof(u->name.user));
@@ -165,12 +165,12 @@ int kw_user_get(struct kw_dir *dir, const struct kw_name *name,
 	if (rc)
 		return rc;
 	kw_dn_user(dir, name, dn, sizeof(dn));
-	rc = kw_dir_read(dir, dn, user_attrs, &res, &e);
+	rc = kw_dir_read(dir, dn, kw_user_attrs, &res, &e);
 	if (rc == ENOENT)
 		return no_user(dir, name);
 	if (rc)
 		return rc;
-	fill_user(dir, e, name->tenant, out);
+	kw_user_fill(dir, e, name->tenant, out);
 	ldap_msgfree(res);
 	rc = check_range(dir, out);
 	if (rc == 0)
@@ -203,7 +203,7 @@ int kw_user_list(struct kw_dir *dir, const char *tenant,
 		return rc;
 	kw_dn_people(dir, tenant, people, sizeof(people));
 	rc = kw_dir_search(dir, people, LDAP_SCOPE_ONELEVEL,
-			   "(objectClass=posixAccount)", user_attrs, &res);
+			   "(objectClass=posixAccount)", kw_user_attrs, &res);
 	if (rc)
 		return rc;
 	count = ldap_count_entries(dir->ld, res);
@@ -214,7 +214,7 @@ int kw_user_list(struct kw_dir *dir, const char *tenant,
 	}
 	for (e = ldap_first_entry(dir->ld, res); e != NULL;
 	     e = ldap_next_entry(dir->ld, e)) {
-		fill_user(dir, e, tenant, &list[n]);
+		kw_user_fill(dir, e, tenant, &list[n]);
 		if (kw_name_valid_user(list[n].name.user))
 			n++;
 	}

@@ -1,0 +1,160 @@
+/*
+ * kw_login.c - the facts of a login in one round trip.
+ *
+ * One subtree search of the tenant returns the tenant entry, the user's
+ * entry and the roles that name the user as a member:
+ *
+ *   (|(objectClass=kwTenant)
+ *     (&(objectClass=posixAccount)(uid=<user>))
+ *     (&(objectClass=groupOfNames)(member=<user's DN>)))
+ *
+ * A tenant administrator can write entries of those classes anywhere in
+ * the tenant, so each result counts only where the model puts such
+ * entries: the tenant at o=<tenant>, the user at uid=<user>,ou=people,
+ * roles directly below ou=roles.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "kw_dir_internal.h"
+
+/* Room for objectClass and the attributes of a tenant and of a user. */
+#define LOGIN_ATTRS_MAX 32
+
+/*
+ * What kw_tenant_fill and kw_user_fill read, and objectClass, which tells
+ * the entries apart, into ATTRS (NULL-terminated).
+ */
+static void login_attrs(char *attrs[LOGIN_ATTRS_MAX])
+{
+	char **lists[] = {kw_tenant_attrs, kw_user_attrs};
+	size_t n = 0;
+
+	attrs[n++] = (char *)"objectClass";
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		for (size_t i = 0; lists[l][i] != NULL; i++)
+			if (n < LOGIN_ATTRS_MAX - 1)
+				attrs[n++] = lists[l][i];
+	attrs[n] = NULL;
+}
+
+static bool has_class(LDAP *ld, LDAPMessage *e, const char *cls)
+{
+	struct berval **v = ldap_get_values_len(ld, e, "objectClass");
+	bool found = false;
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL && !found; i++)
+		found = v[i]->bv_len == strlen(cls) &&
+			strncasecmp(v[i]->bv_val, cls, v[i]->bv_len) == 0;
+	ldap_value_free_len(v);
+	return found;
+}
+
+static int add_role(char ***roles, size_t *n, const char *role)
+{
+	char **r = realloc(*roles, (*n + 2) * sizeof(*r));
+
+	if (r == NULL)
+		return ENOMEM;
+	*roles = r;
+	r[*n] = strdup(role);
+	if (r[*n] == NULL)
+		return ENOMEM;
+	r[++*n] = NULL;
+	return 0;
+}
+
+static void free_roles(char **roles)
+{
+	for (size_t i = 0; roles != NULL && roles[i] != NULL; i++)
+		free(roles[i]);
+	free(roles);
+}
+
+int kw_login_lookup(struct kw_dir *dir, const struct kw_name *name,
+		    struct kw_login_facts *out)
+{
+	char tdn[KW_DN_MAX], udn[KW_DN_MAX], esc_user[3 * KW_USER_MAX + 1];
+	char esc_dn[3 * KW_DN_MAX], filter[4 * KW_DN_MAX];
+	LDAPMessage *res, *e;
+	size_t n_roles = 0;
+	char **roles = NULL, *attrs[LOGIN_ATTRS_MAX];
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!kw_name_valid_user(name->user) ||
+	    !kw_name_valid_tenant(name->tenant))
+		return kw_dir_set_error(dir, EINVAL, "invalid name");
+	kw_dn_tenant(dir, name->tenant, tdn, sizeof(tdn));
+	kw_dn_user(dir, name, udn, sizeof(udn));
+	if (kw_escape_filter(name->user, strlen(name->user), esc_user,
+			     sizeof(esc_user)) < 0 ||
+	    kw_escape_filter(udn, strlen(udn), esc_dn, sizeof(esc_dn)) < 0)
+		return kw_dir_set_error(dir, EINVAL, "name too long");
+	snprintf(filter, sizeof(filter),
+		 "(|(objectClass=" KW_OC_TENANT ")"
+		 "(&(objectClass=posixAccount)(uid=%s))"
+		 "(&(objectClass=groupOfNames)(member=%s)))",
+		 esc_user, esc_dn);
+	login_attrs(attrs);
+	rc = kw_dir_search(dir, tdn, LDAP_SCOPE_SUBTREE, filter, attrs, &res);
+	if (rc == ENOENT)
+		return 0; /* no such tenant */
+	if (rc)
+		return rc;
+	for (e = ldap_first_entry(dir->ld, res); e != NULL && rc == 0;
+	     e = ldap_next_entry(dir->ld, e)) {
+		char *dn = ldap_get_dn(dir->ld, e);
+
+		if (dn == NULL)
+			continue;
+		if (has_class(dir->ld, e, KW_OC_TENANT) &&
+		    kw_dn_equal(dn, tdn)) {
+			kw_tenant_fill(dir, e, &out->tenant);
+			out->tenant_found = true;
+		} else if (has_class(dir->ld, e, "posixAccount") &&
+			   kw_dn_equal(dn, udn)) {
+			kw_user_fill(dir, e, name->tenant, &out->user);
+			out->user_found = true;
+		} else if (has_class(dir->ld, e, "groupOfNames")) {
+			char cn[KW_ROLE_MAX + 1], rdn[KW_DN_MAX];
+
+			if (kw_attr_str(dir->ld, e, "cn", cn, sizeof(cn)) &&
+			    kw_dn_role(dir, name->tenant, cn, rdn,
+				       sizeof(rdn)) == 0 &&
+			    kw_dn_equal(dn, rdn))
+				rc = add_role(&roles, &n_roles, cn);
+		}
+		ldap_memfree(dn);
+	}
+	ldap_msgfree(res);
+	if (rc) {
+		kw_user_clear(&out->user);
+		free_roles(roles);
+		return rc;
+	}
+	if (out->user_found) {
+		out->user.roles = roles;
+		roles = NULL;
+	}
+	/* a uid outside the tenant's range is never used */
+	if (out->user_found &&
+	    (!out->tenant_found ||
+	     out->user.uid_number < out->tenant.uid_base ||
+	     out->user.uid_number >=
+		     out->tenant.uid_base + out->tenant.uid_count)) {
+		kw_dir_set_error(dir, 0,
+				 "uidNumber %ld outside the tenant's range",
+				 out->user.uid_number);
+		kw_user_clear(&out->user);
+		out->user_found = false;
+	}
+	free_roles(roles);
+	return 0;
+}
