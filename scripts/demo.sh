@@ -8,9 +8,13 @@
 # of the host's own LDAP or PAM is touched), prepares it with
 # `kwadm directory init`, provisions a tenant "demo" with a user
 # alice@demo, and shows what landed in the directory with ldapsearch.
+# Then it starts keywardd and logs alice in through the example stack
+# etc/pam.d/keyward-login, run by pamtester under pam_wrapper (so that
+# the host's /etc/pam.d is not touched): once with her password, once
+# with a wrong one, and shows keywardd's log of both decisions.
 # Without --keep everything is stopped and removed at the end; with
-# --keep the directory keeps running and the script prints how to reach
-# it and how to stop it.
+# --keep the directory and keywardd keep running and the script prints
+# how to reach them and how to stop them.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,7 +51,8 @@ cd "$top"
 mkdir -p _build/demo
 cd _build/demo
 [ -f Makefile ] || "$top/configure" --enable-werror >configure.out
-make -j"$(nproc)" >make.out 2>&1 || {
+# kwcall, a test client, is how tests/lib/keywardd.sh sees keywardd ready.
+make -j"$(nproc)" all kwcall >make.out 2>&1 || {
 	tail -30 make.out
 	exit 1
 }
@@ -59,9 +64,10 @@ top_builddir=$PWD
 . "$top/tests/lib/tap.sh"
 . "$top/tests/lib/slapd.sh"
 . "$top/tests/lib/keyward.sh"
+. "$top/tests/lib/keywardd.sh"
 
 if [ -z "$keep" ]; then
-	trap slapd_cleanup EXIT INT TERM HUP
+	trap keywardd_cleanup EXIT INT TERM HUP
 fi
 
 step "a private directory"
@@ -99,10 +105,60 @@ show ldapwhoami -x -H "$SLAPD_LDAPI" \
 	-D "uid=alice,ou=people,o=demo,$KW_TENANTS" \
 	-w 'alice-chose-this-herself-2'
 
+step "keywardd, the per-host daemon"
+keywardd_start
+echo "keywardd runs as pid $KWD_PID, socket $KWD_SOCKET"
+
+# The example stack, with the modules of this build and the demo socket.
+svc=$KW_TEST_DIR/pam.d
+mkdir -p "$svc"
+# As on a real host, a service without a file of its own is refused.
+printf '%s\n' 'auth required pam_deny.so' 'account required pam_deny.so' \
+	'password required pam_deny.so' 'session required pam_deny.so' \
+	>"$svc/other"
+mods=$top_builddir/.libs
+sock=socket=$KWD_SOCKET
+sed -e "/^[[:space:]]*#/!s#\(pam_keyward_[a-z]*\.so\)#$mods/\1 $sock#" \
+	"$top/etc/pam.d/keyward-login" >"$svc/keyward-demo"
+
+# pamtester reads the password from stdin and exits 0 only on success.
+pam_login() {
+	printf '$ pamtester keyward-demo %s authenticate acct_mgmt' "$1"
+	printf '   (password: %s)\n' "$2"
+	printf '%s\n' "$2" |
+		env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 \
+			PAM_WRAPPER_SERVICE_DIR="$svc" \
+			pamtester keyward-demo "$1" authenticate acct_mgmt
+}
+
+step "a login through the keyward-login PAM stack"
+grep -v '^[[:space:]]*#' "$svc/keyward-demo" | grep .
+echo
+if pam_login alice@demo 'alice-chose-this-herself-2'; then
+	echo "=> alice@demo is logged in"
+else
+	echo "=> alice@demo was refused: the demo failed" >&2
+	exit 1
+fi
+echo
+if pam_login alice@demo 'not-her-password'; then
+	echo "=> a wrong password was accepted: the demo failed" >&2
+	exit 1
+else
+	echo "=> the wrong password is refused"
+fi
+
+step "keywardd's log of the two decisions"
+grep -E 'outcome=' "$KWD_LOG" | tail -n 4
+
 if [ -n "$keep" ]; then
 	step "left running"
 	echo "kwadm:  $top_builddir/kwadm -c $KW_CONF ..."
-	echo "stop:   kill $SLAPD_PID && rm -rf $KW_TEST_DIR"
+	echo "login:  printf 'PASSWORD\\n' | LD_PRELOAD=libpam_wrapper.so" \
+		"PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$svc" \
+		"pamtester keyward-demo alice@demo authenticate acct_mgmt"
+	echo "stop:   kill $KWD_PID $SLAPD_PID && rm -rf $KW_TEST_DIR"
 else
-	step "done: the private directory is stopped and removed"
+	step "done: keywardd and the private directory are stopped and removed"
 fi
+
