@@ -273,6 +273,34 @@ int kw_dir_search(struct kw_dir *dir, const char *base, int scope,
 	return 0;
 }
 
+int kw_dir_wait(struct kw_dir *dir, int msgid, LDAPMessage **res,
+		const char *what)
+{
+	struct timeval tv = op_timeout(dir);
+	int type, rc, code = LDAP_OTHER;
+
+	*res = NULL;
+	type = ldap_result(dir->ld, msgid, LDAP_MSG_ALL, &tv, res);
+	if (type == 0) {
+		/* the same as the synchronous calls do on their timeout */
+		ldap_abandon_ext(dir->ld, msgid, NULL, NULL);
+		return kw_dir_fail(dir, LDAP_TIMEOUT, what);
+	}
+	if (type < 0) {
+		ldap_get_option(dir->ld, LDAP_OPT_RESULT_CODE, &code);
+		return kw_dir_fail(dir, code, what);
+	}
+	rc = ldap_parse_result(dir->ld, *res, &code, NULL, NULL, NULL, NULL, 0);
+	if (rc != LDAP_SUCCESS)
+		code = rc;
+	if (code != LDAP_SUCCESS) {
+		ldap_msgfree(*res);
+		*res = NULL;
+		return kw_dir_fail(dir, code, what);
+	}
+	return 0;
+}
+
 int kw_dir_read(struct kw_dir *dir, const char *dn, char **attrs,
 		LDAPMessage **res, LDAPMessage **entry)
 {

@@ -159,6 +159,16 @@ int kw_user_set_password(struct kw_dir *dir, const struct kw_name *name,
 int kw_user_check_password(struct kw_dir *dir, const struct kw_name *name,
 			   const char *password);
 /*
+ * The same in two halves, so that a caller can have the directory work
+ * on the bind and on a lookup on another connection at the same time:
+ * _send puts the bind on the wire and sets *MSGID_OUT; _recv waits for
+ * its answer (within the operation timeout) and returns what
+ * kw_user_check_password() would.
+ */
+int kw_user_check_password_send(struct kw_dir *dir, const struct kw_name *name,
+				const char *password, int *msgid_out);
+int kw_user_check_password_recv(struct kw_dir *dir, int msgid);
+/*
  * Make DIR, a KW_DIR_ANONYMOUS connection, anonymous again after a
  * password check that succeeded and left it bound as that user, so that
  * it can serve the next check.  Returns 0, EINVAL for a connection of
@@ -187,6 +197,12 @@ struct kw_login_facts {
  */
 int kw_login_lookup(struct kw_dir *dir, const struct kw_name *name,
 		    struct kw_login_facts *out);
+/* kw_login_lookup() in two halves, as kw_user_check_password_send/recv. */
+int kw_login_lookup_send(struct kw_dir *dir, const struct kw_name *name,
+			 int *msgid_out);
+int kw_login_lookup_recv(struct kw_dir *dir, int msgid,
+			 const struct kw_name *name,
+			 struct kw_login_facts *out);
 
 /* ---- roles ------------------------------------------------------------ */
 

@@ -72,6 +72,14 @@ int kw_dn_to_name(const struct kw_dir *dir, const char *dn,
 		  struct kw_name *out);
 
 /* Search with the connection's timeout; *RES must be ldap_msgfree'd. */
+/*
+ * Wait, within the operation timeout, for the whole answer to the
+ * operation MSGID sent without waiting, and check its result code.
+ * Returns 0 with *RES to free with ldap_msgfree(), or an errno value
+ * (*RES NULL); a timed-out operation is abandoned.
+ */
+int kw_dir_wait(struct kw_dir *dir, int msgid, LDAPMessage **res,
+		const char *what);
 int kw_dir_search(struct kw_dir *dir, const char *base, int scope,
 		  const char *filter, char **attrs, LDAPMessage **res);
 /* Read one entry by DN: ENOENT if there is none. */

@@ -77,33 +77,74 @@ static void free_roles(char **roles)
 	free(roles);
 }
 
-int kw_login_lookup(struct kw_dir *dir, const struct kw_name *name,
-		    struct kw_login_facts *out)
+/* The filter and base of NAME's lookup; EINVAL for a name too long. */
+static int login_query(struct kw_dir *dir, const struct kw_name *name,
+		       char *tdn, char *udn, char *filter, size_t filtersz)
 {
-	char tdn[KW_DN_MAX], udn[KW_DN_MAX], esc_user[3 * KW_USER_MAX + 1];
-	char esc_dn[3 * KW_DN_MAX], filter[4 * KW_DN_MAX];
-	LDAPMessage *res, *e;
-	size_t n_roles = 0;
-	char **roles = NULL, *attrs[LOGIN_ATTRS_MAX];
-	int rc = 0;
+	char esc_user[3 * KW_USER_MAX + 1], esc_dn[3 * KW_DN_MAX];
 
-	memset(out, 0, sizeof(*out));
 	if (!kw_name_valid_user(name->user) ||
 	    !kw_name_valid_tenant(name->tenant))
 		return kw_dir_set_error(dir, EINVAL, "invalid name");
-	kw_dn_tenant(dir, name->tenant, tdn, sizeof(tdn));
-	kw_dn_user(dir, name, udn, sizeof(udn));
+	kw_dn_tenant(dir, name->tenant, tdn, KW_DN_MAX);
+	kw_dn_user(dir, name, udn, KW_DN_MAX);
 	if (kw_escape_filter(name->user, strlen(name->user), esc_user,
 			     sizeof(esc_user)) < 0 ||
 	    kw_escape_filter(udn, strlen(udn), esc_dn, sizeof(esc_dn)) < 0)
 		return kw_dir_set_error(dir, EINVAL, "name too long");
-	snprintf(filter, sizeof(filter),
+	snprintf(filter, filtersz,
 		 "(|(objectClass=" KW_OC_TENANT ")"
 		 "(&(objectClass=posixAccount)(uid=%s))"
 		 "(&(objectClass=groupOfNames)(member=%s)))",
 		 esc_user, esc_dn);
+	return 0;
+}
+
+int kw_login_lookup_send(struct kw_dir *dir, const struct kw_name *name,
+			 int *msgid_out)
+{
+	char tdn[KW_DN_MAX], udn[KW_DN_MAX], filter[4 * KW_DN_MAX];
+	char *attrs[LOGIN_ATTRS_MAX];
+	int rc;
+
+	*msgid_out = -1;
+	rc = login_query(dir, name, tdn, udn, filter, sizeof(filter));
+	if (rc)
+		return rc;
 	login_attrs(attrs);
-	rc = kw_dir_search(dir, tdn, LDAP_SCOPE_SUBTREE, filter, attrs, &res);
+	rc = ldap_search_ext(dir->ld, tdn, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
+			     NULL, NULL, NULL, LDAP_NO_LIMIT, msgid_out);
+	if (rc != LDAP_SUCCESS)
+		*msgid_out = -1;
+	return kw_dir_fail(dir, rc, "search");
+}
+
+int kw_login_lookup(struct kw_dir *dir, const struct kw_name *name,
+		    struct kw_login_facts *out)
+{
+	int msgid, rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = kw_login_lookup_send(dir, name, &msgid);
+	if (rc == 0)
+		rc = kw_login_lookup_recv(dir, msgid, name, out);
+	return rc;
+}
+
+int kw_login_lookup_recv(struct kw_dir *dir, int msgid,
+			 const struct kw_name *name, struct kw_login_facts *out)
+{
+	char tdn[KW_DN_MAX], udn[KW_DN_MAX];
+	LDAPMessage *res, *e;
+	size_t n_roles = 0;
+	char **roles = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (kw_dn_tenant(dir, name->tenant, tdn, sizeof(tdn)) != 0 ||
+	    kw_dn_user(dir, name, udn, sizeof(udn)) != 0)
+		return kw_dir_set_error(dir, EINVAL, "invalid name");
+	rc = kw_dir_wait(dir, msgid, &res, "search");
 	if (rc == ENOENT)
 		return 0; /* no such tenant */
 	if (rc)

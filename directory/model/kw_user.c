@@ -411,13 +411,14 @@ int kw_user_set_password(struct kw_dir *dir, const struct kw_name *name,
 	return rc == ENODATA ? 0 : rc;
 }
 
-int kw_user_check_password(struct kw_dir *dir, const struct kw_name *name,
-			   const char *password)
+int kw_user_check_password_send(struct kw_dir *dir, const struct kw_name *name,
+				const char *password, int *msgid_out)
 {
 	char dn[KW_DN_MAX];
 	struct berval cred;
 	int rc;
 
+	*msgid_out = -1;
 	if (password == NULL || password[0] == '\0')
 		return kw_dir_set_error(dir, EACCES, "empty password");
 	rc = check_name(dir, name);
@@ -426,9 +427,31 @@ int kw_user_check_password(struct kw_dir *dir, const struct kw_name *name,
 	kw_dn_user(dir, name, dn, sizeof(dn));
 	cred.bv_val = (char *)password;
 	cred.bv_len = strlen(password);
-	rc = ldap_sasl_bind_s(dir->ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
-			      NULL);
+	rc = ldap_sasl_bind(dir->ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
+			    msgid_out);
+	if (rc != LDAP_SUCCESS)
+		*msgid_out = -1;
 	return kw_dir_fail(dir, rc, "password check");
+}
+
+int kw_user_check_password_recv(struct kw_dir *dir, int msgid)
+{
+	LDAPMessage *res = NULL;
+	int rc = kw_dir_wait(dir, msgid, &res, "password check");
+
+	ldap_msgfree(res);
+	return rc;
+}
+
+int kw_user_check_password(struct kw_dir *dir, const struct kw_name *name,
+			   const char *password)
+{
+	int msgid, rc;
+
+	rc = kw_user_check_password_send(dir, name, password, &msgid);
+	if (rc == 0)
+		rc = kw_user_check_password_recv(dir, msgid);
+	return rc;
 }
 
 int kw_dir_bind_anonymous(struct kw_dir *dir)
