@@ -108,7 +108,9 @@ static const struct setting settings[] = {
 	{"keywardd.workers", SETTING_INT, FIELD(workers), "8", 1, 256, NULL,
 	 "threads answering requests"},
 	{"keywardd.cache_ttl_s", SETTING_INT, FIELD(cache_ttl_s), "5", 0, 60,
-	 NULL, "seconds a directory answer may be reused; 0: never"},
+	 NULL,
+	 "seconds a login's account check may use what its password check "
+	 "found; 0: never"},
 	{"keywardd.log_level", SETTING_STRING, FIELD(log_level), "info", 0, 0,
 	 check_log_level,
 	 "emerg, alert, crit, err, warning, notice, info or debug"},

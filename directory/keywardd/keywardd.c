@@ -366,7 +366,8 @@ int main(int argc, char **argv)
 		.srv = {.lock = PTHREAD_MUTEX_INITIALIZER,
 			.not_empty = PTHREAD_COND_INITIALIZER,
 			.not_full = PTHREAD_COND_INITIALIZER,
-			.exited = PTHREAD_COND_INITIALIZER},
+			.exited = PTHREAD_COND_INITIALIZER,
+			.handover = {.lock = PTHREAD_MUTEX_INITIALIZER}},
 		.listen_fd = -1,
 		.signal_fd = -1,
 	};

@@ -56,6 +56,46 @@ struct kwd_conf {
 
 struct kwd_worker;
 
+/* ---- the hand-over from AUTHENTICATE to ACCOUNT (kwd_handover.c) ------- */
+
+#define KWD_HANDOVER_SLOTS 256
+
+/* What makes an ACCOUNT the one that follows an AUTHENTICATE. */
+struct kwd_handover_key {
+	char request_id[KW_PROTO_REQUEST_ID_MAX + 1];
+	struct kw_name name;
+	char service[KW_PROTO_SERVICE_MAX + 1];
+	uid_t uid;
+	pid_t pid;
+};
+
+struct kwd_handover_slot {
+	bool used;
+	struct kwd_handover_key key;
+	struct kw_login_facts facts; /* owns facts.user.roles */
+	double at;                   /* CLOCK_MONOTONIC seconds */
+};
+
+struct kwd_handover {
+	pthread_mutex_t lock;
+	struct kwd_handover_slot slots[KWD_HANDOVER_SLOTS];
+};
+
+/* Forget everything (the lock is statically initialised, and stays). */
+void kwd_handover_clear(struct kwd_handover *h);
+/* Leave FACTS (copied) for KEY; nothing if TTL_S is 0. */
+void kwd_handover_put(struct kwd_handover *h,
+		      const struct kwd_handover_key *key,
+		      const struct kw_login_facts *facts, int ttl_s);
+/*
+ * Take the facts left for KEY if they are younger than TTL_S seconds;
+ * they are gone from the table afterwards.  OUT owns its roles then
+ * (kw_user_clear).  False if there are none.
+ */
+bool kwd_handover_take(struct kwd_handover *h,
+		       const struct kwd_handover_key *key, int ttl_s,
+		       struct kw_login_facts *out);
+
 struct kwd_server {
 	pthread_mutex_t lock;
 	pthread_cond_t not_empty;
@@ -71,6 +111,7 @@ struct kwd_server {
 	size_t n_running; /* workers that have not exited yet */
 	pthread_cond_t exited;
 	unsigned char name_key[KWD_NAME_KEY_BYTES];
+	struct kwd_handover handover;
 };
 
 struct kwd_worker {

@@ -145,42 +145,45 @@ static void facts_clear(struct facts *f)
 }
 
 /*
- * Look NAME up on the service connection: one search returns the tenant,
- * the user and the user's roles, so that a name that is not there costs
- * the same round trip as one that is.
+ * Ask the directory once: the lookup of NAME on the service connection
+ * and, with PASSWORD, a bind as NAME on the worker's password connection.
+ * Both go out before either answer is read, so that the directory works
+ * on them side by side.  One search returns the tenant, the user and the
+ * user's roles, so that a name that is not there costs the same as one
+ * that is.  The password connection serves binds only, each of which
+ * replaces the identity of the one before (a failed bind leaves it
+ * anonymous), so it is not reset between checks.
  */
-static int look_up(struct call *c, const struct kw_name *name, struct facts *f)
+static int ask_once(struct call *c, const struct kw_name *name,
+		    const char *password, struct facts *f)
 {
 	struct kwd_worker *w = c->w;
-	int rc = open_connection(c, KW_DIR_AS_SERVICE, &w->service);
+	int lookup_id = -1, bind_id = -1, rc, bind_rc = 0;
 
+	rc = open_connection(c, KW_DIR_AS_SERVICE, &w->service);
+	if (rc == 0 && password != NULL)
+		rc = open_connection(c, KW_DIR_ANONYMOUS, &w->password);
 	if (rc != 0)
 		return rc;
-	rc = kw_login_lookup(w->service, name, &f->login);
+	rc = kw_login_lookup_send(w->service, name, &lookup_id);
+	if (rc == 0 && password != NULL)
+		bind_rc = kw_user_check_password_send(w->password, name,
+						      password, &bind_id);
+	if (rc == 0)
+		rc = kw_login_lookup_recv(w->service, lookup_id, name,
+					  &f->login);
+	/*
+	 * A dead or silent directory already cost the lookup its timeout:
+	 * the bind's connection is dropped with the lookup's instead of
+	 * being waited on for as long again.
+	 */
+	if (bind_id >= 0 && !is_connection_error(rc))
+		bind_rc = kw_user_check_password_recv(w->password, bind_id);
+	f->bind_rc = bind_rc;
 	if (rc != 0)
 		return directory_failed(c, w->service, rc, "lookup");
-	return 0;
-}
-
-/*
- * Bind as NAME with PASSWORD on the password connection.  That connection
- * serves binds only, each of which replaces the identity of the one
- * before (a failed bind leaves it anonymous), so it is not reset between
- * checks: that would cost every login a round trip for nothing.
- */
-static int check_password(struct call *c, const struct kw_name *name,
-			  struct facts *f)
-{
-	struct kwd_worker *w = c->w;
-	int rc = open_connection(c, KW_DIR_ANONYMOUS, &w->password);
-
-	if (rc != 0)
-		return rc;
-	f->bind_rc = kw_user_check_password(w->password, name, c->req.password);
-	if (f->bind_rc == EACCES || f->bind_rc == EPERM)
-		return 0;
-	if (f->bind_rc != 0)
-		return directory_failed(c, w->password, f->bind_rc,
+	if (bind_rc != 0 && bind_rc != EACCES && bind_rc != EPERM)
+		return directory_failed(c, w->password, bind_rc,
 					"password check");
 	return 0;
 }
@@ -189,16 +192,14 @@ static int check_password(struct call *c, const struct kw_name *name,
  * Ask the directory, once more on fresh connections if warm ones turn out
  * to be dead (a directory server restarted since they were made).
  */
-static int ask(struct call *c, const struct kw_name *name, bool bind,
+static int ask(struct call *c, const struct kw_name *name, const char *password,
 	       struct facts *f)
 {
 	bool warm = c->w->service != NULL || c->w->password != NULL;
 	int rc, attempt;
 
 	for (attempt = 0;; attempt++) {
-		rc = look_up(c, name, f);
-		if (rc == 0 && bind)
-			rc = check_password(c, name, f);
+		rc = ask_once(c, name, password, f);
 		if (rc != ECONNREFUSED || !warm || attempt > 0)
 			return rc;
 		kw_log(LOG_INFO,
@@ -291,6 +292,17 @@ static void set_reply(struct call *c, enum kw_status status, const char *msg)
 			       sizeof(c->reply.canonical_user));
 }
 
+/* The key under which this login's AUTHENTICATE leaves its facts. */
+static void handover_key(const struct call *c, struct kwd_handover_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(key->request_id, c->req.request_id, sizeof(key->request_id));
+	key->name = c->name;
+	memcpy(key->service, c->req.service, sizeof(key->service));
+	key->uid = c->uid;
+	key->pid = c->pid;
+}
+
 static void parse_name(struct call *c)
 {
 	const char *def = c->req.default_tenant[0] != '\0'
@@ -318,7 +330,7 @@ static void handle_authenticate(struct call *c)
 		log_decision(c, OUTCOME_EMPTY_PASSWORD, NULL);
 		return;
 	}
-	rc = ask(c, c->name_valid ? &c->name : &stand_in, true, &f);
+	rc = ask(c, c->name_valid ? &c->name : &stand_in, c->req.password, &f);
 	if (!c->name_valid) {
 		o = OUTCOME_INVALID_NAME;
 	} else if (rc != 0) {
@@ -352,6 +364,13 @@ static void handle_authenticate(struct call *c)
 		     o == OUTCOME_SUCCESS && f.login.user.must_change_password
 			     ? " must_change_password=yes"
 			     : NULL);
+	if (o == OUTCOME_SUCCESS) {
+		struct kwd_handover_key key;
+
+		handover_key(c, &key);
+		kwd_handover_put(&c->w->srv->handover, &key, &f.login,
+				 c->conf->cfg.cache_ttl_s);
+	}
 	facts_clear(&f);
 }
 
@@ -375,9 +394,11 @@ static bool holds_a_role(const struct kw_user *user, const char *roles)
 
 static void handle_account(struct call *c)
 {
+	struct kwd_handover_key key;
 	struct facts f = {0};
+	bool handed_over;
 	enum outcome o;
-	int rc;
+	int rc = 0;
 
 	parse_name(c);
 	if (!c->name_valid) {
@@ -385,7 +406,11 @@ static void handle_account(struct call *c)
 		log_decision(c, OUTCOME_INVALID_NAME, NULL);
 		return;
 	}
-	rc = ask(c, &c->name, false, &f);
+	handover_key(c, &key);
+	handed_over = kwd_handover_take(&c->w->srv->handover, &key,
+					c->conf->cfg.cache_ttl_s, &f.login);
+	if (!handed_over)
+		rc = ask(c, &c->name, NULL, &f);
 	if (rc != 0) {
 		o = OUTCOME_UNAVAILABLE;
 	} else {
@@ -413,7 +438,8 @@ static void handle_account(struct call *c)
 		set_reply(c, KW_STATUS_UNAVAILABLE, MSG_UNAVAILABLE);
 	else
 		set_reply(c, KW_STATUS_DENIED, MSG_ACCOUNT_DENIED);
-	log_decision(c, o, NULL);
+	log_decision(c, o,
+		     handed_over ? " facts=authenticate" : " facts=directory");
 	facts_clear(&f);
 }
 

@@ -143,6 +143,7 @@ int kwd_server_stop(struct kwd_server *srv, int timeout_ms)
 	/* connections that were queued after the workers left */
 	for (i = 0; i < srv->queue_len; i++)
 		close(srv->queue[(srv->queue_head + i) % srv->queue_cap]);
+	kwd_handover_clear(&srv->handover);
 	free(srv->queue);
 	free(srv->workers);
 	srv->queue = NULL;

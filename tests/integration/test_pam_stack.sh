@@ -343,6 +343,51 @@ like "$(cat "$MODLOG.one")" "rid=$rids user=alice@acme .*password accepted" \
 is "$(grep -c "$rids" "$KWD_LOG")" 2 \
 	"keywardd logs both requests under the same id"
 
+like "$(grep "$rids" "$KWD_LOG" | grep ACCOUNT)" 'facts=directory' \
+	"with keywardd.cache_ttl_s=0 the account check asks the directory"
+
+# ---- the hand-over from auth to account -------------------------------------
+
+# With the default keywardd.cache_ttl_s, the account check of a login
+# takes the facts that its authentication found, once.
+keywardd_stop
+keywardd_start
+ok $? "keywardd restarted with the default cache_ttl_s"
+# last_account RID: keywardd's ACCOUNT line of the login with that id.
+last_rid() {
+	tail -n +$((1 + $1)) "$MODLOG" | sed -n 's/.*rid=\([0-9a-f]*\) .*/\1/p' |
+		tail -n 1
+}
+account_line() {
+	grep "$1" "$KWD_LOG" | grep ACCOUNT
+}
+n=$(wc -l <"$MODLOG")
+is "$(login login alice@acme "$A_PW")" "$OK" "alice logs in"
+like "$(account_line "$(last_rid "$n")")" 'outcome=success .*facts=authenticate' \
+	"the account check used what the authentication found"
+n=$(wc -l <"$MODLOG")
+is "$(login login alice@acme "$A_PW" -o acct)" "auth=- acct=PAM_SUCCESS" \
+	"an account check without authentication"
+like "$(account_line "$(last_rid "$n")")" 'facts=directory' \
+	"asks the directory"
+kwadm role grant ops@acme bob >/dev/null
+ok $? "ops@acme granted to bob again"
+is "$(login login-ops bob@acme "$B_PW")" "$OK" \
+	"role=ops through the hand-over: bob holds it"
+is "$(login login-ops alice@acme "$A_PW")" \
+	"auth=PAM_SUCCESS acct=PAM_PERM_DENIED" "and alice does not"
+is "$(login sshd carol@acme "$INIT_PW")" \
+	"auth=PAM_SUCCESS acct=PAM_NEW_AUTHTOK_REQD" \
+	"a password marked for change is still seen"
+kwadm user deactivate bob@acme >/dev/null 2>&1
+is "$(login login-ops bob@acme "$B_PW")" "$AUTH_ERR" \
+	"a deactivation is seen by the next login at once"
+kwadm user reactivate bob@acme >/dev/null 2>&1
+is "$(login login-ops bob@acme "$B_PW")" "$OK" "and so is the reactivation"
+keywardd_stop
+keywardd_start -o keywardd.cache_ttl_s=0
+ok $? "keywardd back to cache_ttl_s=0"
+
 # ---- keywardd and the directory go away -------------------------------------
 
 keywardd_stop
