@@ -12,7 +12,7 @@ PACKAGES="
 	libcmocka-dev libqrencode-dev
 	slapd ldap-utils oathtool openssl
 	libpam-wrapper libpamtest0-dev pamtester libnss-wrapper
-	valgrind
+	valgrind clang-format
 "
 
 if [ "$(id -u)" -ne 0 ]; then
