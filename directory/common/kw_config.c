@@ -114,6 +114,21 @@ static const struct setting settings[] = {
 	{"keywardd.log_level", SETTING_STRING, FIELD(log_level), "info", 0, 0,
 	 check_log_level,
 	 "emerg, alert, crit, err, warning, notice, info or debug"},
+	{"lockout.window_s", SETTING_INT, FIELD(lock_window_s), "900", 60,
+	 86400, NULL, "seconds over which failed attempts are counted"},
+	{"lockout.lock_s", SETTING_INT, FIELD(lock_time_s), "900", 60, 86400,
+	 NULL, "seconds a lock holds before it expires by itself"},
+	{"lockout.password_user_limit", SETTING_INT, FIELD(password_user_limit),
+	 "20", 1, 1000, NULL,
+	 "failed passwords of one user per window before it is locked"},
+	{"lockout.password_address_limit", SETTING_INT,
+	 FIELD(password_address_limit), "10", 1, 100000, NULL,
+	 "failed passwords from one address per window and tenant"},
+	{"lockout.code_user_limit", SETTING_INT, FIELD(code_user_limit), "10",
+	 1, 1000, NULL, "failed one-time codes of one user per window"},
+	{"lockout.code_address_limit", SETTING_INT, FIELD(code_address_limit),
+	 "5", 1, 100000, NULL,
+	 "failed one-time codes from one address per window and tenant"},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))

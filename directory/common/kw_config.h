@@ -58,6 +58,14 @@ struct kw_config {
 	int workers;       /* keywardd.workers */
 	int cache_ttl_s;   /* keywardd.cache_ttl_s */
 	char *log_level;   /* keywardd.log_level */
+
+	/* lockout.* (docs/security-model.md explains the model) */
+	int lock_window_s;          /* lockout.window_s */
+	int lock_time_s;            /* lockout.lock_s */
+	int password_user_limit;    /* lockout.password_user_limit */
+	int password_address_limit; /* lockout.password_address_limit */
+	int code_user_limit;        /* lockout.code_user_limit */
+	int code_address_limit;     /* lockout.code_address_limit */
 };
 
 /* Fill CFG with the built-in defaults.  Returns 0 or ENOMEM. */

@@ -46,6 +46,7 @@ enum outcome {
 	OUTCOME_MISSING_ROLE,
 	OUTCOME_MUST_CHANGE_PASSWORD,
 	OUTCOME_UNAVAILABLE,
+	OUTCOME_LOCKED,
 };
 
 static const char *const outcome_names[] = {
@@ -59,6 +60,13 @@ static const char *const outcome_names[] = {
 	[OUTCOME_MISSING_ROLE] = "missing_role",
 	[OUTCOME_MUST_CHANGE_PASSWORD] = "must_change_password",
 	[OUTCOME_UNAVAILABLE] = "unavailable",
+	[OUTCOME_LOCKED] = "locked",
+};
+
+/* What the directory said about one name. */
+struct facts {
+	struct kw_login_facts login;
+	int bind_rc;
 };
 
 /* One request being answered. */
@@ -75,12 +83,13 @@ struct call {
 	bool tenant_known;
 	char name_hash[2 * KWD_NAME_HASH_BYTES + 2];
 	char error[KW_DIR_ERROR_MAX]; /* why the directory failed */
-};
-
-/* What the directory said about one name. */
-struct facts {
-	struct kw_login_facts login;
-	int bind_rc;
+	time_t now;                   /* when the request came */
+	/* the source address's key for the lockout counters */
+	char address[KW_ADDRESS_KEY_MAX + 1];
+	struct facts facts; /* what the directory said; kept until settled */
+	enum outcome outcome;
+	bool decided;     /* an AUTHENTICATE reached a decision to settle */
+	bool user_locked; /* which lock refused it, for the log */
 };
 
 /* ---- the directory connections of a worker ----------------------------- */
@@ -165,13 +174,13 @@ static int ask_once(struct call *c, const struct kw_name *name,
 		rc = open_connection(c, KW_DIR_ANONYMOUS, &w->password);
 	if (rc != 0)
 		return rc;
-	rc = kw_login_lookup_send(w->service, name, &lookup_id);
+	rc = kw_login_lookup_send(w->service, name, c->address, &lookup_id);
 	if (rc == 0 && password != NULL)
 		bind_rc = kw_user_check_password_send(w->password, name,
 						      password, &bind_id);
 	if (rc == 0)
 		rc = kw_login_lookup_recv(w->service, lookup_id, name,
-					  &f->login);
+					  c->address, &f->login);
 	/*
 	 * A dead or silent directory already cost the lookup its timeout:
 	 * the bind's connection is dropped with the lookup's instead of
@@ -313,9 +322,67 @@ static void parse_name(struct call *c)
 				      &c->name) == 0;
 }
 
+/* The lower of the host's limit and the tenant's own, if it has one. */
+static long effective_limit(long host, long tenant)
+{
+	return tenant > 0 && tenant < host ? tenant : host;
+}
+
+/*
+ * Which lock refuses this attempt, if any: the source address's (every
+ * name tried from it in this tenant), then the user's.
+ */
+static bool is_locked(struct call *c, const struct facts *f)
+{
+	if (kw_lock_active(&f->login.address, c->now))
+		return true;
+	if (c->resolved && kw_lock_active(&f->login.user.lock, c->now)) {
+		c->user_locked = true;
+		return true;
+	}
+	return false;
+}
+
+static enum outcome decide_authenticate(struct call *c, int rc,
+					const struct facts *f)
+{
+	if (!c->name_valid)
+		return OUTCOME_INVALID_NAME;
+	if (rc != 0)
+		return OUTCOME_UNAVAILABLE;
+	c->tenant_known = f->login.tenant_found;
+	c->resolved = f->login.tenant_found && f->login.user_found;
+	if (c->tenant_known && is_locked(c, f))
+		return OUTCOME_LOCKED;
+	if (!c->resolved)
+		return OUTCOME_UNKNOWN_USER;
+	/*
+	 * The state comes before the password: deactivation locks the
+	 * account in ppolicy too, which refuses the bind whatever the
+	 * password, so only the state can be told.
+	 */
+	if (f->login.tenant.suspended)
+		return OUTCOME_SUSPENDED;
+	if (f->login.user.deactivated)
+		return OUTCOME_DEACTIVATED;
+	if (f->bind_rc != 0)
+		return OUTCOME_WRONG_PASSWORD;
+	return OUTCOME_SUCCESS;
+}
+
+static const char *authenticate_note(const struct call *c)
+{
+	if (c->outcome == OUTCOME_LOCKED)
+		return c->user_locked ? " lock=user" : " lock=address";
+	if (c->outcome == OUTCOME_SUCCESS &&
+	    c->facts.login.user.must_change_password)
+		return " must_change_password=yes";
+	return NULL;
+}
+
 static void handle_authenticate(struct call *c)
 {
-	struct facts f = {0};
+	struct facts *f = &c->facts;
 	enum outcome o;
 	int rc;
 
@@ -330,48 +397,102 @@ static void handle_authenticate(struct call *c)
 		log_decision(c, OUTCOME_EMPTY_PASSWORD, NULL);
 		return;
 	}
-	rc = ask(c, c->name_valid ? &c->name : &stand_in, c->req.password, &f);
-	if (!c->name_valid) {
-		o = OUTCOME_INVALID_NAME;
-	} else if (rc != 0) {
-		o = OUTCOME_UNAVAILABLE;
-	} else {
-		c->tenant_known = f.login.tenant_found;
-		c->resolved = f.login.tenant_found && f.login.user_found;
-		/*
-		 * The state comes before the password: deactivation locks
-		 * the account in ppolicy too, which refuses the bind
-		 * whatever the password, so only the state can be told.
-		 */
-		if (!c->resolved)
-			o = OUTCOME_UNKNOWN_USER;
-		else if (f.login.tenant.suspended)
-			o = OUTCOME_SUSPENDED;
-		else if (f.login.user.deactivated)
-			o = OUTCOME_DEACTIVATED;
-		else if (f.bind_rc != 0)
-			o = OUTCOME_WRONG_PASSWORD;
-		else
-			o = OUTCOME_SUCCESS;
-	}
+	rc = ask(c, c->name_valid ? &c->name : &stand_in, c->req.password, f);
+	o = decide_authenticate(c, rc, f);
+	c->outcome = o;
+	c->decided = true;
 	if (o == OUTCOME_SUCCESS)
 		set_reply(c, KW_STATUS_OK, "");
 	else if (o == OUTCOME_UNAVAILABLE)
 		set_reply(c, KW_STATUS_UNAVAILABLE, MSG_UNAVAILABLE);
 	else
 		set_reply(c, KW_STATUS_DENIED, MSG_AUTH_DENIED);
-	log_decision(c, o,
-		     o == OUTCOME_SUCCESS && f.login.user.must_change_password
-			     ? " must_change_password=yes"
-			     : NULL);
+	log_decision(c, o, authenticate_note(c));
 	if (o == OUTCOME_SUCCESS) {
 		struct kwd_handover_key key;
 
 		handover_key(c, &key);
-		kwd_handover_put(&c->w->srv->handover, &key, &f.login,
+		kwd_handover_put(&c->w->srv->handover, &key, &f->login,
 				 c->conf->cfg.cache_ttl_s);
 	}
-	facts_clear(&f);
+}
+
+/* Count a failure on a counter; lock it when it reaches LIMIT. */
+static void count_and_lock(struct call *c, const char *what, int rc, long count,
+			   long limit, bool user)
+{
+	const struct kw_config *cfg = &c->conf->cfg;
+	struct kw_dir *dir = c->w->service;
+	time_t until = c->now + cfg->lock_time_s;
+
+	if (rc != 0) {
+		kw_log(LOG_WARNING,
+		       "req=%s: the %s failure counter was not updated: %s",
+		       c->req.request_id, what, kw_dir_error(dir));
+		return;
+	}
+	if (count < limit)
+		return;
+	rc = user ? kw_lock_set_user(dir, &c->name, until, "password")
+		  : kw_lock_set_address(dir, c->name.tenant, c->address, until,
+					"password");
+	if (rc != 0) {
+		kw_log(LOG_WARNING, "req=%s: the %s lock was not set: %s",
+		       c->req.request_id, what, kw_dir_error(dir));
+		return;
+	}
+	kw_log(LOG_NOTICE,
+	       "req=%s tenant=%s %s=%s locked for %d s after %ld failed "
+	       "passwords",
+	       c->req.request_id, c->name.tenant, user ? "user" : "address",
+	       user ? c->name.user : c->address, cfg->lock_time_s, count);
+}
+
+/*
+ * After the reply: the lockout counters.  Done once the client has its
+ * answer, so that a failure costs the client no more time than a
+ * success, whether or not the name exists (the writes differ).  The
+ * price: a burst of attempts in flight at once can pass a limit by at
+ * most their number before the lock is seen.
+ */
+static void settle_authenticate(struct call *c)
+{
+	const struct kw_config *cfg = &c->conf->cfg;
+	const struct kw_login_facts *l = &c->facts.login;
+	struct kw_dir *dir = c->w->service;
+	long count = 0;
+	int rc;
+
+	if (!c->decided || dir == NULL || !c->tenant_known)
+		return;
+	if (c->outcome == OUTCOME_WRONG_PASSWORD ||
+	    c->outcome == OUTCOME_UNKNOWN_USER) {
+		rc = kw_lock_count_address(dir, c->name.tenant, c->address,
+					   KW_BUDGET_PASSWORD, c->now,
+					   cfg->lock_window_s, &count);
+		count_and_lock(
+			c, "address", rc, count,
+			effective_limit(cfg->password_address_limit,
+					l->tenant.password_address_limit),
+			false);
+	}
+	if (c->outcome == OUTCOME_WRONG_PASSWORD) {
+		rc = kw_lock_count_user(dir, &c->name, KW_BUDGET_PASSWORD,
+					c->now, cfg->lock_window_s, &count);
+		count_and_lock(c, "user", rc, count,
+			       effective_limit(cfg->password_user_limit,
+					       l->tenant.password_user_limit),
+			       true);
+	}
+	if (c->outcome == OUTCOME_SUCCESS &&
+	    l->user.lock.failures[KW_BUDGET_PASSWORD] > 0) {
+		rc = kw_lock_reset_user(dir, &c->name, false);
+		if (rc != 0)
+			kw_log(LOG_WARNING,
+			       "req=%s: the user's failure counter was not "
+			       "reset: %s",
+			       c->req.request_id, kw_dir_error(dir));
+	}
 }
 
 /* Does USER hold one of the comma-separated ROLES? */
@@ -501,6 +622,7 @@ void kwd_serve_client(struct kwd_worker *w, const struct kwd_conf *conf, int fd)
 	memset(&c, 0, sizeof(c));
 	c.w = w;
 	c.conf = conf;
+	c.now = time(NULL);
 	rc = kw_proto_peer_cred(fd, &c.uid, NULL, &c.pid);
 	if (rc != 0) {
 		kw_log(LOG_WARNING, "no peer credentials: %s; closing",
@@ -509,6 +631,8 @@ void kwd_serve_client(struct kwd_worker *w, const struct kwd_conf *conf, int fd)
 	}
 	if (!read_request(&c, fd))
 		goto done;
+	if (kw_address_key(c.req.rhost, c.address, sizeof(c.address)) != 0)
+		snprintf(c.address, sizeof(c.address), "unknown");
 	kw_reply_clear(&c.reply);
 	snprintf(c.reply.request_id, sizeof(c.reply.request_id), "%s",
 		 c.req.request_id);
@@ -532,7 +656,9 @@ void kwd_serve_client(struct kwd_worker *w, const struct kwd_conf *conf, int fd)
 		break;
 	}
 	send_reply(&c, fd);
+	settle_authenticate(&c);
 done:
+	facts_clear(&c.facts);
 	kw_request_clear(&c.req);
 	kw_wipe(&c, sizeof(c));
 }

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,46 @@ static int tenant_resume(struct kwadm *ctx, const struct kwadm_command *cmd,
 	return set_suspended(ctx, cmd, argc, argv, false);
 }
 
+static int tenant_unlock_address(struct kwadm *ctx,
+				 const struct kwadm_command *cmd, int argc,
+				 char **argv)
+{
+	char key[KW_ADDRESS_KEY_MAX + 1], message[256];
+	const char *name;
+	int rc;
+
+	rc = kwadm_parse_plain(cmd, argc, argv, 2, "tenant name and address");
+	if (rc >= 0)
+		return rc;
+	name = argv[optind];
+	if (kw_address_key(argv[optind + 1], key, sizeof(key)) != 0 ||
+	    strcmp(key, "local") == 0) {
+		fprintf(stderr,
+			"kwadm: '%s' is not an IP address or host name\n",
+			argv[optind + 1]);
+		return KWADM_EXIT_USAGE;
+	}
+	rc = prepare(ctx, name);
+	if (rc != 0)
+		return rc;
+	rc = kw_lock_reset_address(ctx->dir, name, key);
+	if (rc == ENOENT) {
+		fprintf(stderr,
+			"kwadm: tenant '%s' has no failures counted for "
+			"%s\n",
+			name, key);
+		return KWADM_EXIT_FAILURE;
+	}
+	if (rc != 0)
+		return kwadm_dir_failed(ctx, rc, "tenant", name);
+	snprintf(message, sizeof(message),
+		 "address %s unlocked in tenant '%s': its counters are "
+		 "cleared",
+		 key, name);
+	kwadm_print_done(ctx, "address", key, "unlocked", message);
+	return KWADM_EXIT_OK;
+}
+
 /* Ask on the terminal for the tenant's name.  True if it was typed. */
 static bool confirm_delete(const struct kw_tenant *tenant)
 {
@@ -354,6 +395,21 @@ static const struct kwadm_command tenant_commands[] = {
 		.options = NULL,
 		.example = "kwadm tenant resume acme\n",
 		.run = tenant_resume,
+	},
+	{
+		.name = "unlock-address",
+		.synopsis = "NAME ADDRESS",
+		.summary = "lift the lock of a source address",
+		.description =
+			"Clear the failure counters and the lock that failed\n"
+			"attempts from ADDRESS (an IPv4 or IPv6 address, or a\n"
+			"host name as PAM_RHOST gives it) put on tenant NAME.\n"
+			"IPv6 addresses are counted by their /64, so any\n"
+			"address of the /64 lifts it.  A lock also expires by\n"
+			"itself after lockout.lock_s.\n",
+		.options = NULL,
+		.example = "kwadm tenant unlock-address acme 192.0.2.7\n",
+		.run = tenant_unlock_address,
 	},
 	{
 		.name = "delete",

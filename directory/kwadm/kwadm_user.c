@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kw_secret.h"
 #include "kwadm.h"
@@ -29,6 +30,7 @@ static const char *user_status(const struct kw_user *user)
 static void print_user(const struct kwadm *ctx, const struct kw_user *user)
 {
 	char qname[KW_QNAME_MAX + 1];
+	bool locked = kw_lock_active(&user->lock, time(NULL));
 
 	kwadm_format_user(ctx, &user->name, qname, sizeof(qname));
 	const struct kwadm_field fields[] = {
@@ -44,6 +46,15 @@ static void print_user(const struct kwadm *ctx, const struct kw_user *user)
 		 .boolean = user->must_change_password},
 		{"password_changed", "password changed", KWADM_TIME,
 		 .time = user->password_changed},
+		{"locked", "locked", KWADM_BOOL, .boolean = locked},
+		{"locked_until", "locked until", KWADM_TIME,
+		 .time = locked ? user->lock.locked_until : 0},
+		{"lock_reason", "lock reason", KWADM_STRING,
+		 .string = locked ? user->lock.reason : ""},
+		{"password_failures", "failed passwords", KWADM_NUMBER,
+		 .number = user->lock.failures[KW_BUDGET_PASSWORD]},
+		{"code_failures", "failed codes", KWADM_NUMBER,
+		 .number = user->lock.failures[KW_BUDGET_CODE]},
 		{"roles", "roles", KWADM_LIST, .list = user->roles},
 	};
 
@@ -320,12 +331,21 @@ static int user_show(struct kwadm *ctx, const struct kwadm_command *cmd,
 	return KWADM_EXIT_OK;
 }
 
-static int set_deactivated(struct kwadm *ctx, const struct kwadm_command *cmd,
-			   int argc, char **argv, bool deactivated)
+/*
+ * The shape of deactivate, reactivate, unlock and delete: one user, one
+ * call of the model, one line saying what became of the user.
+ */
+struct user_change {
+	const char *result; /* "deactivated", ... for --json */
+	const char *note;   /* after "user 'alice@acme' RESULT" */
+	int (*apply)(struct kw_dir *dir, const struct kw_name *name);
+};
+
+static int change_user(struct kwadm *ctx, const struct kwadm_command *cmd,
+		       int argc, char **argv, const struct user_change *change)
 {
 	char qname[KW_QNAME_MAX + 1];
 	char message[KW_QNAME_MAX + 128];
-	const char *result = deactivated ? "deactivated" : "reactivated";
 	struct kw_name name;
 	int rc;
 
@@ -337,49 +357,64 @@ static int set_deactivated(struct kwadm *ctx, const struct kwadm_command *cmd,
 		return rc;
 	kwadm_format_user(ctx, &name, qname, sizeof(qname));
 
-	rc = kw_user_set_deactivated(ctx->dir, &name, deactivated);
+	rc = change->apply(ctx->dir, &name);
 	if (rc != 0)
 		return kwadm_dir_failed(ctx, rc, "user", qname);
-	snprintf(message, sizeof(message), "user '%s' %s%s", qname, result,
-		 deactivated ? ": every login is refused" : "");
-	kwadm_print_done(ctx, "user", qname, result, message);
+	snprintf(message, sizeof(message), "user '%s' %s%s", qname,
+		 change->result, change->note);
+	kwadm_print_done(ctx, "user", qname, change->result, message);
 	return KWADM_EXIT_OK;
+}
+
+static int apply_deactivate(struct kw_dir *dir, const struct kw_name *name)
+{
+	return kw_user_set_deactivated(dir, name, true);
+}
+
+static int apply_reactivate(struct kw_dir *dir, const struct kw_name *name)
+{
+	return kw_user_set_deactivated(dir, name, false);
+}
+
+static int apply_unlock(struct kw_dir *dir, const struct kw_name *name)
+{
+	return kw_lock_reset_user(dir, name, true);
 }
 
 static int user_deactivate(struct kwadm *ctx, const struct kwadm_command *cmd,
 			   int argc, char **argv)
 {
-	return set_deactivated(ctx, cmd, argc, argv, true);
+	static const struct user_change change = {
+		"deactivated", ": every login is refused", apply_deactivate};
+
+	return change_user(ctx, cmd, argc, argv, &change);
 }
 
 static int user_reactivate(struct kwadm *ctx, const struct kwadm_command *cmd,
 			   int argc, char **argv)
 {
-	return set_deactivated(ctx, cmd, argc, argv, false);
+	static const struct user_change change = {"reactivated", "",
+						  apply_reactivate};
+
+	return change_user(ctx, cmd, argc, argv, &change);
+}
+
+static int user_unlock(struct kwadm *ctx, const struct kwadm_command *cmd,
+		       int argc, char **argv)
+{
+	static const struct user_change change = {
+		"unlocked", ": failure counters cleared", apply_unlock};
+
+	return change_user(ctx, cmd, argc, argv, &change);
 }
 
 static int user_delete(struct kwadm *ctx, const struct kwadm_command *cmd,
 		       int argc, char **argv)
 {
-	char qname[KW_QNAME_MAX + 1];
-	char message[KW_QNAME_MAX + 32];
-	struct kw_name name;
-	int rc;
+	static const struct user_change change = {"deleted", "",
+						  kw_user_delete};
 
-	rc = kwadm_parse_plain(cmd, argc, argv, 1, "user name");
-	if (rc >= 0)
-		return rc;
-	rc = prepare(ctx, argv[optind], &name);
-	if (rc != 0)
-		return rc;
-	kwadm_format_user(ctx, &name, qname, sizeof(qname));
-
-	rc = kw_user_delete(ctx->dir, &name);
-	if (rc != 0)
-		return kwadm_dir_failed(ctx, rc, "user", qname);
-	snprintf(message, sizeof(message), "user '%s' deleted", qname);
-	kwadm_print_done(ctx, "user", qname, "deleted", message);
-	return KWADM_EXIT_OK;
+	return change_user(ctx, cmd, argc, argv, &change);
 }
 
 static int user_reset_password(struct kwadm *ctx,
@@ -513,6 +548,21 @@ static const struct kwadm_command user_commands[] = {
 		.options = NULL,
 		.example = "kwadm user reactivate alice@acme\n",
 		.run = user_reactivate,
+	},
+	{
+		.name = "unlock",
+		.synopsis = "USER@TENANT",
+		.summary = "lift a lock after failed attempts",
+		.description =
+			"Lift the lock that failed passwords or codes put on\n"
+			"USER and clear both failure counters.  A lock also\n"
+			"expires by itself after lockout.lock_s; 'kwadm user\n"
+			"show' tells whether, until when and why USER is\n"
+			"locked.  A source address that is locked is lifted\n"
+			"with 'kwadm tenant unlock-address'.\n",
+		.options = NULL,
+		.example = "kwadm user unlock alice@acme\n",
+		.run = user_unlock,
 	},
 	{
 		.name = "delete",

@@ -61,6 +61,8 @@ static int errno_of_ldap(int rc, const char *diag)
 		return ETIMEDOUT;
 	case LDAP_NO_MEMORY:
 		return ENOMEM;
+	case LDAP_ASSERTION_FAILED:
+		return ECANCELED;
 	case LDAP_OTHER:
 		/* back_mdb answers this when its map is full */
 		if (diag != NULL && strstr(diag, "txn_commit") != NULL)
@@ -276,10 +278,18 @@ int kw_dir_search(struct kw_dir *dir, const char *base, int scope,
 int kw_dir_wait(struct kw_dir *dir, int msgid, LDAPMessage **res,
 		const char *what)
 {
+	return kw_dir_wait_ctrls(dir, msgid, res, NULL, what);
+}
+
+int kw_dir_wait_ctrls(struct kw_dir *dir, int msgid, LDAPMessage **res,
+		      LDAPControl ***ctrls_out, const char *what)
+{
 	struct timeval tv = op_timeout(dir);
 	int type, rc, code = LDAP_OTHER;
 
 	*res = NULL;
+	if (ctrls_out != NULL)
+		*ctrls_out = NULL;
 	type = ldap_result(dir->ld, msgid, LDAP_MSG_ALL, &tv, res);
 	if (type == 0) {
 		/* the same as the synchronous calls do on their timeout */
@@ -290,15 +300,39 @@ int kw_dir_wait(struct kw_dir *dir, int msgid, LDAPMessage **res,
 		ldap_get_option(dir->ld, LDAP_OPT_RESULT_CODE, &code);
 		return kw_dir_fail(dir, code, what);
 	}
-	rc = ldap_parse_result(dir->ld, *res, &code, NULL, NULL, NULL, NULL, 0);
+	rc = ldap_parse_result(dir->ld, *res, &code, NULL, NULL, NULL,
+			       ctrls_out, 0);
 	if (rc != LDAP_SUCCESS)
 		code = rc;
 	if (code != LDAP_SUCCESS) {
 		ldap_msgfree(*res);
 		*res = NULL;
+		if (ctrls_out != NULL) {
+			ldap_controls_free(*ctrls_out);
+			*ctrls_out = NULL;
+		}
 		return kw_dir_fail(dir, code, what);
 	}
 	return 0;
+}
+
+int kw_dir_ensure_container(struct kw_dir *dir, const char *tenant,
+			    const char *name)
+{
+	char t[KW_DN_MAX], dn[KW_DN_MAX];
+	struct kw_mods m;
+	int rc;
+
+	rc = kw_dn_tenant(dir, tenant, t, sizeof(t));
+	if (rc == 0)
+		rc = dn_printf(dn, sizeof(dn), "ou=%s,%s", name, t);
+	if (rc)
+		return kw_dir_set_error(dir, EINVAL, "invalid container");
+	kw_mods_init(&m);
+	kw_mods_add(&m, LDAP_MOD_ADD, "objectClass", "organizationalUnit");
+	kw_mods_add(&m, LDAP_MOD_ADD, "ou", name);
+	rc = kw_dir_add_entry(dir, dn, &m, "container add");
+	return rc == EEXIST ? 0 : rc;
 }
 
 int kw_dir_read(struct kw_dir *dir, const char *dn, char **attrs,

@@ -15,6 +15,7 @@
  *   ETIMEDOUT     a server accepted but did not answer in time
  *   ENOSPC        the database is full
  *   ENOMEM        out of memory
+ *   ECANCELED     an asserted condition did not hold (nothing changed)
  *   EPROTO        any other directory error; kw_dir_error() tells more
  *
  * The layout of the tree (see docs/architecture.md):
@@ -98,6 +99,10 @@ struct kw_tenant {
 	long uid_count; /* size of the range */
 	long uid_next;  /* next uid to hand out */
 	long n_users;   /* filled by kw_tenant_get only, else -1 */
+	/* The tenant's own lockout limits (0: none), which only tighten. */
+	long password_user_limit;
+	long password_address_limit;
+	long code_user_limit;
 };
 
 int kw_tenant_create(struct kw_dir *dir, const char *name,
@@ -117,6 +122,56 @@ int kw_tenant_set_suspended(struct kw_dir *dir, const char *name,
 /* Remove every entry of the tenant, and nothing else. */
 int kw_tenant_delete(struct kw_dir *dir, const char *name);
 
+/* ---- lockout state (kw_lockout.c) ------------------------------------ */
+
+/* Two budgets of failures, counted and limited apart. */
+enum kw_budget {
+	KW_BUDGET_PASSWORD = 0,
+	KW_BUDGET_CODE = 1,
+};
+#define KW_BUDGETS 2
+#define KW_LOCK_REASON_MAX 64
+
+/* The counters and lock of a user, or of a source address of a tenant. */
+struct kw_lock {
+	bool found;                      /* the entry exists */
+	long failures[KW_BUDGETS];       /* in the current window */
+	time_t window_start[KW_BUDGETS]; /* 0: no window */
+	time_t locked_until;             /* 0: not locked */
+	char reason[KW_LOCK_REASON_MAX + 1];
+};
+
+/* Is L a lock that holds at NOW? */
+bool kw_lock_active(const struct kw_lock *l, time_t now);
+
+/*
+ * Count one failure of budget B at NOW, in windows of WINDOW_S seconds,
+ * for a user or for the source address KEY (kw_address_key) of TENANT,
+ * atomically whatever other hosts do at the same time.  *COUNT_OUT is the
+ * count in the current window after this failure.  EBUSY if the counter
+ * changed under every attempt.
+ */
+int kw_lock_count_user(struct kw_dir *dir, const struct kw_name *name,
+		       enum kw_budget b, time_t now, int window_s,
+		       long *count_out);
+int kw_lock_count_address(struct kw_dir *dir, const char *tenant,
+			  const char *key, enum kw_budget b, time_t now,
+			  int window_s, long *count_out);
+/* Lock until UNTIL, saying why (REASON: a short token). */
+int kw_lock_set_user(struct kw_dir *dir, const struct kw_name *name,
+		     time_t until, const char *reason);
+int kw_lock_set_address(struct kw_dir *dir, const char *tenant, const char *key,
+			time_t until, const char *reason);
+/*
+ * Forget a user's password failures (after a success), or EVERYTHING:
+ * both budgets and the lock (an administrator's unlock).
+ */
+int kw_lock_reset_user(struct kw_dir *dir, const struct kw_name *name,
+		       bool everything);
+/* Forget an address's counters and lock; ENOENT if it has none. */
+int kw_lock_reset_address(struct kw_dir *dir, const char *tenant,
+			  const char *key);
+
 /* ---- users ------------------------------------------------------------ */
 
 struct kw_user {
@@ -129,6 +184,7 @@ struct kw_user {
 	bool deactivated;
 	bool must_change_password; /* ppolicy pwdReset */
 	time_t password_changed;   /* pwdChangedTime, 0 if unknown */
+	struct kw_lock lock;       /* failure counters and lock */
 	char **roles;              /* NULL-terminated, or NULL */
 };
 
@@ -184,7 +240,8 @@ struct kw_login_facts {
 	bool tenant_found;
 	bool user_found; /* the user exists, and its uid is in range */
 	struct kw_tenant tenant;
-	struct kw_user user; /* with roles; free with kw_user_clear() */
+	struct kw_user user;    /* with roles; free with kw_user_clear() */
+	struct kw_lock address; /* the source address's counters, if asked */
 };
 
 /*
@@ -196,12 +253,16 @@ struct kw_login_facts {
  * connection error; EINVAL for an invalid name.
  */
 int kw_login_lookup(struct kw_dir *dir, const struct kw_name *name,
-		    struct kw_login_facts *out);
-/* kw_login_lookup() in two halves, as kw_user_check_password_send/recv. */
+		    const char *address, struct kw_login_facts *out);
+/*
+ * kw_login_lookup() in two halves, as kw_user_check_password_send/recv.
+ * ADDRESS, a kw_address_key() or NULL, adds that source address's failure
+ * counters of the tenant to the same search.
+ */
 int kw_login_lookup_send(struct kw_dir *dir, const struct kw_name *name,
-			 int *msgid_out);
+			 const char *address, int *msgid_out);
 int kw_login_lookup_recv(struct kw_dir *dir, int msgid,
-			 const struct kw_name *name,
+			 const struct kw_name *name, const char *address,
 			 struct kw_login_facts *out);
 
 /* ---- roles ------------------------------------------------------------ */

@@ -80,6 +80,16 @@ int kw_dn_to_name(const struct kw_dir *dir, const char *dn,
  */
 int kw_dir_wait(struct kw_dir *dir, int msgid, LDAPMessage **res,
 		const char *what);
+/* As kw_dir_wait, and the result's controls (ldap_controls_free). */
+int kw_dir_wait_ctrls(struct kw_dir *dir, int msgid, LDAPMessage **res,
+		      LDAPControl ***ctrls_out, const char *what);
+/* Add ou=NAME below TENANT's entry, unless it is there already. */
+int kw_dir_ensure_container(struct kw_dir *dir, const char *tenant,
+			    const char *name);
+/* Lockout state of an entry (kw_lockout.c). */
+#define KW_GENTIME_LEN 15
+void kw_generalized_time(time_t t, char out[KW_GENTIME_LEN + 1]);
+void kw_lock_fill(struct kw_dir *dir, LDAPMessage *e, struct kw_lock *l);
 int kw_dir_search(struct kw_dir *dir, const char *base, int scope,
 		  const char *filter, char **attrs, LDAPMessage **res);
 /* Read one entry by DN: ENOENT if there is none. */

@@ -79,9 +79,12 @@ static void free_roles(char **roles)
 
 /* The filter and base of NAME's lookup; EINVAL for a name too long. */
 static int login_query(struct kw_dir *dir, const struct kw_name *name,
-		       char *tdn, char *udn, char *filter, size_t filtersz)
+		       const char *address, char *tdn, char *udn, char *filter,
+		       size_t filtersz)
 {
 	char esc_user[3 * KW_USER_MAX + 1], esc_dn[3 * KW_DN_MAX];
+	char esc_addr[3 * KW_ADDRESS_KEY_MAX + 1],
+		by_addr[4 * KW_ADDRESS_KEY_MAX];
 
 	if (!kw_name_valid_user(name->user) ||
 	    !kw_name_valid_tenant(name->tenant))
@@ -92,23 +95,45 @@ static int login_query(struct kw_dir *dir, const struct kw_name *name,
 			     sizeof(esc_user)) < 0 ||
 	    kw_escape_filter(udn, strlen(udn), esc_dn, sizeof(esc_dn)) < 0)
 		return kw_dir_set_error(dir, EINVAL, "name too long");
+	by_addr[0] = '\0';
+	if (address != NULL) {
+		if (strlen(address) > KW_ADDRESS_KEY_MAX ||
+		    kw_escape_filter(address, strlen(address), esc_addr,
+				     sizeof(esc_addr)) < 0)
+			return kw_dir_set_error(dir, EINVAL, "invalid address");
+		snprintf(by_addr, sizeof(by_addr),
+			 "(&(objectClass=kwFailureCounter)(cn=%s))", esc_addr);
+	}
 	snprintf(filter, filtersz,
 		 "(|(objectClass=" KW_OC_TENANT ")"
 		 "(&(objectClass=posixAccount)(uid=%s))"
-		 "(&(objectClass=groupOfNames)(member=%s)))",
-		 esc_user, esc_dn);
+		 "(&(objectClass=groupOfNames)(member=%s))%s)",
+		 esc_user, esc_dn, by_addr);
 	return 0;
 }
 
-int kw_login_lookup_send(struct kw_dir *dir, const struct kw_name *name,
-			 int *msgid_out)
+/* Is DN the counter entry of ADDRESS in the tenant TDN? */
+static bool is_address_entry(const char *dn, const char *tdn,
+			     const char *address)
 {
-	char tdn[KW_DN_MAX], udn[KW_DN_MAX], filter[4 * KW_DN_MAX];
+	char esc[3 * KW_ADDRESS_KEY_MAX + 1], want[2 * KW_DN_MAX];
+
+	if (address == NULL ||
+	    kw_escape_dn_value(address, strlen(address), esc, sizeof(esc)) < 0)
+		return false;
+	snprintf(want, sizeof(want), "cn=%s,ou=counters,%s", esc, tdn);
+	return kw_dn_equal(dn, want);
+}
+
+int kw_login_lookup_send(struct kw_dir *dir, const struct kw_name *name,
+			 const char *address, int *msgid_out)
+{
+	char tdn[KW_DN_MAX], udn[KW_DN_MAX], filter[5 * KW_DN_MAX];
 	char *attrs[LOGIN_ATTRS_MAX];
 	int rc;
 
 	*msgid_out = -1;
-	rc = login_query(dir, name, tdn, udn, filter, sizeof(filter));
+	rc = login_query(dir, name, address, tdn, udn, filter, sizeof(filter));
 	if (rc)
 		return rc;
 	login_attrs(attrs);
@@ -120,19 +145,20 @@ int kw_login_lookup_send(struct kw_dir *dir, const struct kw_name *name,
 }
 
 int kw_login_lookup(struct kw_dir *dir, const struct kw_name *name,
-		    struct kw_login_facts *out)
+		    const char *address, struct kw_login_facts *out)
 {
 	int msgid, rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = kw_login_lookup_send(dir, name, &msgid);
+	rc = kw_login_lookup_send(dir, name, address, &msgid);
 	if (rc == 0)
-		rc = kw_login_lookup_recv(dir, msgid, name, out);
+		rc = kw_login_lookup_recv(dir, msgid, name, address, out);
 	return rc;
 }
 
 int kw_login_lookup_recv(struct kw_dir *dir, int msgid,
-			 const struct kw_name *name, struct kw_login_facts *out)
+			 const struct kw_name *name, const char *address,
+			 struct kw_login_facts *out)
 {
 	char tdn[KW_DN_MAX], udn[KW_DN_MAX];
 	LDAPMessage *res, *e;
@@ -163,6 +189,9 @@ int kw_login_lookup_recv(struct kw_dir *dir, int msgid,
 			   kw_dn_equal(dn, udn)) {
 			kw_user_fill(dir, e, name->tenant, &out->user);
 			out->user_found = true;
+		} else if (has_class(dir->ld, e, "kwFailureCounter") &&
+			   is_address_entry(dn, tdn, address)) {
+			kw_lock_fill(dir, e, &out->address);
 		} else if (has_class(dir->ld, e, "groupOfNames")) {
 			char cn[KW_ROLE_MAX + 1], rdn[KW_DN_MAX];
 

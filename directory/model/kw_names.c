@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -242,4 +243,62 @@ long kw_escape_dn_value(const char *in, size_t len, char *out, size_t outsz)
 	}
 	out[pos] = '\0';
 	return (long)pos;
+}
+
+/* ---- source addresses -------------------------------------------------- */
+
+static bool host_name_chars(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 63)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int kw_address_key(const char *rhost, char *out, size_t outsz)
+{
+	unsigned char a6[16];
+	struct in_addr a4;
+	char text[INET6_ADDRSTRLEN];
+	size_t i;
+
+	if (outsz < KW_ADDRESS_KEY_MAX + 1)
+		return EINVAL;
+	if (rhost == NULL || rhost[0] == '\0') {
+		snprintf(out, outsz, "local");
+		return 0;
+	}
+	if (inet_pton(AF_INET, rhost, &a4) == 1) {
+		inet_ntop(AF_INET, &a4, out, (socklen_t)outsz);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, rhost, a6) == 1) {
+		static const unsigned char mapped[12] = {
+			0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+		if (memcmp(a6, mapped, sizeof(mapped)) == 0) {
+			inet_ntop(AF_INET, a6 + 12, out, (socklen_t)outsz);
+			return 0;
+		}
+		memset(a6 + 8, 0, 8);
+		inet_ntop(AF_INET6, a6, text, sizeof(text));
+		snprintf(out, outsz, "%s/64", text);
+		return 0;
+	}
+	if (!host_name_chars(rhost))
+		return EINVAL;
+	for (i = 0; rhost[i] != '\0'; i++)
+		out[i] = (char)(rhost[i] >= 'A' && rhost[i] <= 'Z'
+					? rhost[i] - 'A' + 'a'
+					: rhost[i]);
+	out[i] = '\0';
+	return 0;
 }

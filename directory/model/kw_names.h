@@ -68,4 +68,22 @@ long kw_escape_filter(const char *in, size_t len, char *out, size_t outsz);
  */
 long kw_escape_dn_value(const char *in, size_t len, char *out, size_t outsz);
 
+/*
+ * The key under which failed attempts from a remote host are counted
+ * (lockout per source address), from the PAM_RHOST text RHOST:
+ *
+ *   ""                  "local"  (a console, or a service that sets none)
+ *   an IPv4 address     its dotted quad        "192.0.2.7"
+ *   an IPv6 address     its /64, canonical     "2001:db8:1:2::/64"
+ *                       (one customer usually holds a whole /64, so a
+ *                       single address would count nothing)
+ *   IPv4-mapped IPv6    the IPv4 address
+ *   a host name         lowercased, if it is [A-Za-z0-9.-]{1,63}
+ *
+ * Anything else gives EINVAL; the caller counts it as "unknown".  OUT
+ * holds at least KW_ADDRESS_KEY_MAX + 1 bytes.
+ */
+#define KW_ADDRESS_KEY_MAX 64
+int kw_address_key(const char *rhost, char *out, size_t outsz);
+
 #endif

@@ -23,6 +23,9 @@ char *kw_tenant_attrs[] = {
 	(char *)KW_AT_UID_BASE,
 	(char *)KW_AT_UID_COUNT,
 	(char *)KW_AT_UID_NEXT,
+	(char *)"kwPasswordUserLimit",
+	(char *)"kwPasswordAddressLimit",
+	(char *)"kwCodeUserLimit",
 	NULL,
 };
 
@@ -38,6 +41,11 @@ void kw_tenant_fill(struct kw_dir *dir, LDAPMessage *e, struct kw_tenant *t)
 	kw_attr_long(dir->ld, e, KW_AT_UID_BASE, &t->uid_base);
 	kw_attr_long(dir->ld, e, KW_AT_UID_COUNT, &t->uid_count);
 	kw_attr_long(dir->ld, e, KW_AT_UID_NEXT, &t->uid_next);
+	kw_attr_long(dir->ld, e, "kwPasswordUserLimit",
+		     &t->password_user_limit);
+	kw_attr_long(dir->ld, e, "kwPasswordAddressLimit",
+		     &t->password_address_limit);
+	kw_attr_long(dir->ld, e, "kwCodeUserLimit", &t->code_user_limit);
 	t->n_users = -1;
 }
 

@@ -28,6 +28,12 @@ char *kw_user_attrs[] = {
 	(char *)KW_AT_DEACTIVATED,
 	(char *)"pwdReset",
 	(char *)"pwdChangedTime",
+	(char *)"kwPasswordFailures",
+	(char *)"kwCodeFailures",
+	(char *)"kwWindowStart",
+	(char *)"kwCodeWindowStart",
+	(char *)"kwLockedUntil",
+	(char *)"kwLockReason",
 	NULL,
 };
 
@@ -90,6 +96,7 @@ void kw_user_fill(struct kw_dir *dir, LDAPMessage *e, const char *tenant,
 	kw_attr_bool(dir->ld, e, KW_AT_DEACTIVATED, &u->deactivated);
 	kw_attr_bool(dir->ld, e, "pwdReset", &u->must_change_password);
 	kw_attr_time(dir->ld, e, "pwdChangedTime", &u->password_changed);
+	kw_lock_fill(dir, e, &u->lock);
 }
 
 /* The role names whose member is USER_DN (NULL-terminated). */

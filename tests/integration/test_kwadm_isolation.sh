@@ -22,20 +22,12 @@ A_PW='alice: a long and private one'
 B_PW='bob: another long private one'
 C_PW='carol: yet another long one'
 
-# make_user NAME@TENANT PASSWORD: add the user and let them change the
+# kw_make_user NAME@TENANT PASSWORD: add the user and let them change the
 # initial password themselves (kwadm marks it for change), as people do.
-make_user() {
-	kwadm user add "$1" --password-file "$(kw_password_file init 'initial-pw-123456')" \
-		>/dev/null || return 1
-	u=${1%@*} t=${1#*@}
-	ldappasswd -x -H "$SLAPD_LDAPI" -D "uid=$u,ou=people,o=$t,$KW_TENANTS" \
-		-w 'initial-pw-123456' -s "$2" >/dev/null 2>&1
-}
-
 kwadm tenant create acme >/dev/null && kwadm tenant create beta >/dev/null
 ok $? "tenants acme and beta"
-make_user alice@acme "$A_PW" && make_user bob@beta "$B_PW" &&
-	make_user carol@acme "$C_PW"
+kw_make_user alice@acme "$A_PW" && kw_make_user bob@beta "$B_PW" &&
+	kw_make_user carol@acme "$C_PW"
 ok $? "users alice, bob, carol have their own passwords"
 kwadm role grant admins@acme alice >/dev/null &&
 	kwadm role grant admins@beta bob >/dev/null

@@ -77,6 +77,22 @@ count_entries() {
 		1.1 2>/dev/null | grep -c '^dn:'
 }
 
+# kw_make_user USER@TENANT PASSWORD: add the user as an administrator
+# would (an initial password, marked for change), then change it to
+# PASSWORD with the user's own credentials, as the user would.
+KW_INIT_PW='initial-pw-123456'
+kw_make_user() {
+	kwadm user add "$1" --password-file \
+		"$(kw_password_file init "$KW_INIT_PW")" >/dev/null || return 1
+	ldappasswd -x -H "$SLAPD_LDAPI" -D "$(kw_user_dn "$1")" \
+		-w "$KW_INIT_PW" -s "$2" >/dev/null 2>&1
+}
+
+# kw_user_dn USER@TENANT: the DN of the user's entry.
+kw_user_dn() {
+	echo "uid=${1%@*},ou=people,o=${1#*@},$KW_TENANTS"
+}
+
 # The value of ATTR of the entry at DN, as root.
 attr_of() {
 	as_root ldapsearch -LLL -o ldif-wrap=no -s base -b "$1" \
