@@ -373,6 +373,45 @@ static void test_escape_worst_case(void **state)
 		kw_escape_dn_value(in, sizeof(in), out, sizeof(out) - 1), -1);
 }
 
+static void check_key(const char *rhost, int want_rc, const char *want)
+{
+	char out[KW_ADDRESS_KEY_MAX + 1];
+
+	memset(out, 'x', sizeof(out));
+	assert_int_equal(kw_address_key(rhost, out, sizeof(out)), want_rc);
+	if (want_rc == 0)
+		assert_string_equal(out, want);
+}
+
+/* The keys under which failures from a remote host are counted. */
+static void test_address_key(void **state)
+{
+	char small[8];
+
+	(void)state;
+	check_key("", 0, "local");
+	check_key(NULL, 0, "local");
+	check_key("192.0.2.7", 0, "192.0.2.7");
+	check_key("::ffff:192.0.2.7", 0, "192.0.2.7");
+	/* one /64, whatever the spelling and the host part */
+	check_key("2001:db8:7:9::1", 0, "2001:db8:7:9::/64");
+	check_key("2001:0DB8:0007:0009:ffff:1:2:3", 0, "2001:db8:7:9::/64");
+	check_key("2001:db8:7:a::1", 0, "2001:db8:7:a::/64");
+	check_key("Host-1.Example.NET", 0, "host-1.example.net");
+	/* what a host name may not hold */
+	check_key("a b", EINVAL, NULL);
+	check_key("x*)(uid=*", EINVAL, NULL);
+	check_key("host\\,o=x", EINVAL, NULL);
+	check_key("\xc3\xa9t\xc3\xa9", EINVAL, NULL);
+	check_key(
+		"0123456789012345678901234567890123456789012345678901234567890"
+		"123",
+		EINVAL, NULL);
+	/* no room for the longest key */
+	assert_int_equal(kw_address_key("192.0.2.7", small, sizeof(small)),
+			 EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +427,7 @@ int main(void)
 		cmocka_unit_test(test_escape_dn),
 		cmocka_unit_test(test_escape_dn_small),
 		cmocka_unit_test(test_escape_worst_case),
+		cmocka_unit_test(test_address_key),
 	};
 
 	return cmocka_run_group_tests_name("names", tests, NULL, NULL);
