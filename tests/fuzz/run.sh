@@ -22,6 +22,8 @@ targets='
 names|directory/model/kw_names.c|
 ldif|directory/model/kw_ldif.c|
 proto|directory/protocol/kw_proto.c directory/protocol/kw_io.c directory/common/kw_secret.c directory/common/kw_log.c|
+unseal|directory/mfa/kw_totp.c directory/mfa/kw_seal.c directory/mfa/kw_recovery.c directory/mfa/kw_qr.c directory/crypto/kw_keys.c directory/common/kw_secret.c directory/common/kw_config.c directory/common/kw_log.c|-loath -lcrypto -lqrencode -lconfig
+audit|directory/audit/kw_audit.c directory/common/kw_secret.c|-lcrypto
 '
 
 if ! command -v clang >/dev/null 2>&1; then
@@ -57,6 +59,7 @@ for target in $wanted; do
 	if ! (cd "$srcdir" && clang -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -I"$work" \
 		-Idirectory/common -Idirectory/model -Idirectory/protocol \
+		-Idirectory/crypto -Idirectory/mfa -Idirectory/audit \
 		-DSYSCONFDIR='"/etc"' -DRUNSTATEDIR='"/run"' \
 		-o "$fuzzer" "tests/fuzz/fuzz_$target.c" $sources $libs); then
 		echo "run.sh: $target: build failed" >&2
