@@ -61,6 +61,7 @@ static int check_separator(const char *value, char *why, size_t whylen);
 static int check_tenant_or_empty(const char *value, char *why, size_t whylen);
 static int check_socket(const char *value, char *why, size_t whylen);
 static int check_log_level(const char *value, char *why, size_t whylen);
+static int check_algorithm(const char *value, char *why, size_t whylen);
 
 #define FIELD(member) offsetof(struct kw_config, member)
 
@@ -129,6 +130,32 @@ static const struct setting settings[] = {
 	{"lockout.code_address_limit", SETTING_INT, FIELD(code_address_limit),
 	 "5", 1, 100000, NULL,
 	 "failed one-time codes from one address per window and tenant"},
+	{"keys.master_key_file", SETTING_STRING, FIELD(master_key_file),
+	 SYSCONFDIR "/keyward/master.key", 0, 0, check_absolute,
+	 "root-owned file (mode 0600): the key that TOTP secrets and audit "
+	 "chains are keyed from"},
+	{"audit.enabled", SETTING_BOOL, FIELD(audit_enabled), "true", 0, 0,
+	 NULL, "record every decision in the tenant's log"},
+	{"audit.spool_directory", SETTING_STRING, FIELD(audit_spool_dir),
+	 LOCALSTATEDIR "/lib/keyward/spool", 0, 0, check_absolute,
+	 "where records wait for the directory (mode 0700)"},
+	{"audit.sync", SETTING_BOOL, FIELD(audit_sync), "true", 0, 0, NULL,
+	 "make each record durable (fsync) before the login is answered"},
+	{"audit.retention_days", SETTING_INT, FIELD(audit_retention_days),
+	 "365", 0, 36500, NULL,
+	 "days kwadm audit purge keeps records by default; 0: keep all"},
+	{"mfa.algorithm", SETTING_STRING, FIELD(mfa_algorithm), "sha1", 0, 0,
+	 check_algorithm,
+	 "TOTP hash: sha1 (what every app knows), sha256, sha512"},
+	{"mfa.digits", SETTING_INT, FIELD(mfa_digits), "6", 6, 8, NULL,
+	 "digits of a TOTP code"},
+	{"mfa.period_s", SETTING_INT, FIELD(mfa_period_s), "30", 15, 300, NULL,
+	 "seconds of one TOTP step"},
+	{"mfa.window", SETTING_INT, FIELD(mfa_window), "1", 0, 10, NULL,
+	 "TOTP steps accepted either side of now (clock skew)"},
+	{"mfa.issuer", SETTING_STRING, FIELD(mfa_issuer), "", 0, 0, NULL,
+	 "issuer shown in authenticator apps; empty: the tenant's display "
+	 "name"},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -201,6 +228,15 @@ static int check_not_empty(const char *value, char *why, size_t whylen)
 	if (value[0] != '\0')
 		return 0;
 	set_error(why, whylen, "must not be empty");
+	return EINVAL;
+}
+
+static int check_algorithm(const char *value, char *why, size_t whylen)
+{
+	if (strcmp(value, "sha1") == 0 || strcmp(value, "sha256") == 0 ||
+	    strcmp(value, "sha512") == 0)
+		return 0;
+	snprintf(why, whylen, "'%s' is not sha1, sha256 or sha512", value);
 	return EINVAL;
 }
 

@@ -66,6 +66,22 @@ struct kw_config {
 	int password_address_limit; /* lockout.password_address_limit */
 	int code_user_limit;        /* lockout.code_user_limit */
 	int code_address_limit;     /* lockout.code_address_limit */
+
+	/* keys.* */
+	char *master_key_file; /* keys.master_key_file */
+
+	/* audit.* */
+	bool audit_enabled;       /* audit.enabled */
+	char *audit_spool_dir;    /* audit.spool_directory */
+	bool audit_sync;          /* audit.sync */
+	int audit_retention_days; /* audit.retention_days; 0: keep */
+
+	/* mfa.* */
+	char *mfa_algorithm; /* mfa.algorithm: sha1, sha256, sha512 */
+	int mfa_digits;      /* mfa.digits */
+	int mfa_period_s;    /* mfa.period_s */
+	int mfa_window;      /* mfa.window: steps either way */
+	char *mfa_issuer;    /* mfa.issuer: "" for the tenant's name */
 };
 
 /* Fill CFG with the built-in defaults.  Returns 0 or ENOMEM. */

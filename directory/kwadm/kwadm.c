@@ -50,6 +50,8 @@ static const struct kwadm_group *const groups[] = {
 	&kwadm_tenant_group,
 	&kwadm_user_group,
 	&kwadm_role_group,
+	&kwadm_mfa_group,
+	&kwadm_audit_group,
 	NULL,
 };
 

@@ -75,6 +75,8 @@ extern const struct kwadm_group kwadm_directory_group;
 extern const struct kwadm_group kwadm_tenant_group;
 extern const struct kwadm_group kwadm_user_group;
 extern const struct kwadm_group kwadm_role_group;
+extern const struct kwadm_group kwadm_mfa_group;
+extern const struct kwadm_group kwadm_audit_group;
 
 /* ---- kwadm.c: setup, names, connection, errors ------------------------- */
 

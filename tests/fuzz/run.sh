@@ -61,6 +61,7 @@ for target in $wanted; do
 		-Idirectory/common -Idirectory/model -Idirectory/protocol \
 		-Idirectory/crypto -Idirectory/mfa -Idirectory/audit \
 		-DSYSCONFDIR='"/etc"' -DRUNSTATEDIR='"/run"' \
+		-DLOCALSTATEDIR='"/var"' \
 		-o "$fuzzer" "tests/fuzz/fuzz_$target.c" $sources $libs); then
 		echo "run.sh: $target: build failed" >&2
 		failed=1
