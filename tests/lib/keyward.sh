@@ -47,6 +47,7 @@ kw_write_conf() {
 	kw_valgrind_wrap_
 	KW_CONF=$KW_TEST_DIR/keyward.conf
 	KW_SECRET=$KW_TEST_DIR/bind.secret
+	KW_MASTER_KEY=$KW_TEST_DIR/master.key
 	cat >"$KW_CONF" <<CONF
 directory: {
 	uri = [ "$SLAPD_LDAPI" ];
@@ -60,8 +61,14 @@ directory: {
 keywardd: {
 	socket = "$KW_TEST_DIR/kwd.sock";
 };
+keys: {
+	master_key_file = "$KW_MASTER_KEY";
+};
+audit: {
+	spool_directory = "$KW_TEST_DIR/spool";
+};
 CONF
-	export KW_CONF KW_SECRET
+	export KW_CONF KW_SECRET KW_MASTER_KEY
 }
 
 kwadm() {
@@ -116,6 +123,10 @@ kw_directory_start() {
 			diag "$(cat "$KW_TEST_DIR/init.out")"
 			return 1
 		}
+	# directory init makes the master key where it runs; keywardd and
+	# kwadm need it to chain audit records and seal TOTP secrets.
+	[ -f "$KW_MASTER_KEY" ] || (umask 077 && head -c 32 /dev/urandom |
+		od -An -tx1 | tr -d ' \n' >"$KW_MASTER_KEY")
 }
 
 # A password file for kwadm: mode 0600.
