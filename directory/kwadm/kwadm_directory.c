@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kw_keys.h"
 #include "kwadm.h"
 
 #define DEFAULT_SCHEMA PKGDATADIR "/ldap/keyward.ldif"
@@ -16,7 +17,7 @@
 /*
  * Where kw_dir_init's progress lines go.  The callback takes no context,
  * so this one file-scope pointer carries it; it is set only for the
- * length of one kw_dir_init call.
+ * length of one directory init (kw_dir_init and the master key).
  */
 static FILE *progress_stream;
 
@@ -37,6 +38,40 @@ static int check_readable(const char *what, const char *path)
 	return KWADM_EXIT_FAILURE;
 }
 
+/*
+ * Make the master key (keys.master_key_file) unless it exists, as
+ * kw_dir_init does for the bind secret; an existing key is loaded, so
+ * that a file keywardd would refuse (mode, owner, content) fails here.
+ */
+static int ensure_master_key(const struct kwadm *ctx)
+{
+	const char *path = ctx->cfg.master_key_file;
+	char err[KW_CONFIG_ERROR_MAX] = "", line[KW_CONFIG_ERROR_MAX + 64];
+	struct kw_master_key key;
+	int rc;
+
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
+		rc = kw_master_key_create(path, err, sizeof(err));
+		if (rc != 0) {
+			kwadm_error("cannot create the master key: %s", err);
+			return KWADM_EXIT_FAILURE;
+		}
+		snprintf(line, sizeof(line), "master key: generated in %s",
+			 path);
+		print_progress(line);
+		return 0;
+	}
+	rc = kw_master_key_load(path, &key, err, sizeof(err));
+	kw_master_key_wipe(&key);
+	if (rc != 0) {
+		kwadm_error("cannot use the master key: %s", err);
+		return KWADM_EXIT_FAILURE;
+	}
+	snprintf(line, sizeof(line), "master key: as in %s", path);
+	print_progress(line);
+	return 0;
+}
+
 static int directory_init(struct kwadm *ctx, const struct kwadm_command *cmd,
 			  int argc, char **argv)
 {
@@ -49,7 +84,7 @@ static int directory_init(struct kwadm *ctx, const struct kwadm_command *cmd,
 	const char *schema = DEFAULT_SCHEMA;
 	const char *templates = DEFAULT_TEMPLATES;
 	char err[KW_DIR_ERROR_MAX] = "";
-	int c, rc;
+	int c, rc, key_rc = 0;
 
 	while ((c = kwadm_getopt(cmd, argc, argv, ":hs:t:", opts)) != -1) {
 		switch (c) {
@@ -83,6 +118,8 @@ static int directory_init(struct kwadm *ctx, const struct kwadm_command *cmd,
 	progress_stream = ctx->quiet ? NULL : ctx->json ? stderr : stdout;
 	rc = kw_dir_init(&ctx->cfg, schema, templates, print_progress, err,
 			 sizeof(err));
+	if (rc == 0)
+		key_rc = ensure_master_key(ctx);
 	progress_stream = NULL;
 	if (rc == ECONNREFUSED) {
 		kwadm_error("cannot reach the directory at %s: %s",
@@ -96,6 +133,8 @@ static int directory_init(struct kwadm *ctx, const struct kwadm_command *cmd,
 			    *err != '\0' ? err : strerror(rc));
 		return KWADM_EXIT_FAILURE;
 	}
+	if (key_rc != 0)
+		return key_rc;
 	kwadm_print_done(ctx, "directory",
 			 ctx->cfg.base_dn != NULL ? ctx->cfg.base_dn : "",
 			 "initialized", "the directory is ready");
@@ -210,7 +249,10 @@ static const struct kwadm_command directory_commands[] = {
 			"the tenants' database with its indexes, access rules\n"
 			"and password policy, the base entries and keywardd's\n"
 			"service identity, whose password is read from\n"
-			"directory.bind_password_file.  Running it again\n"
+			"directory.bind_password_file (generated when the\n"
+			"file does not exist).  It also makes the master key\n"
+			"keys.master_key_file when there is none; that file\n"
+			"stays on this host.  Running it again\n"
 			"changes nothing that is already right.  A line is\n"
 			"printed for each step unless -q is given.\n",
 		.options =

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "kw_mfa_dir.h"
 #include "kwadm.h"
 
 static const char *tenant_status(const struct kw_tenant *tenant)
@@ -16,9 +18,13 @@ static const char *tenant_status(const struct kw_tenant *tenant)
 	return tenant->suspended ? "suspended" : "active";
 }
 
+/* POLICY, if not NULL, adds the tenant's MFA policy. */
 static void print_tenant(const struct kwadm *ctx,
-			 const struct kw_tenant *tenant)
+			 const struct kw_tenant *tenant,
+			 const struct kw_mfa_policy *policy)
 {
+	const struct kw_mfa_policy none = {.required = false};
+	const struct kw_mfa_policy *mfa = policy != NULL ? policy : &none;
 	const struct kwadm_field fields[] = {
 		{"name", "name", KWADM_STRING, .string = tenant->name},
 		{"display_name", "display name", KWADM_STRING,
@@ -32,9 +38,18 @@ static void print_tenant(const struct kwadm *ctx,
 		{"uid_next", "next uid", KWADM_NUMBER,
 		 .number = tenant->uid_next},
 		{"users", "users", KWADM_NUMBER, .number = tenant->n_users},
+		{"mfa", "mfa", KWADM_STRING,
+		 .string = mfa->required ? "required" : "optional"},
+		{"mfa_grace_until", "mfa grace until", KWADM_TIME,
+		 .time = mfa->grace_until},
+		{"mfa_self_enrol", "mfa self-enrol", KWADM_BOOL,
+		 .boolean = mfa->self_enrol},
+		{"mfa_issuer", "mfa issuer", KWADM_STRING,
+		 .string = mfa->issuer},
 	};
+	const size_t n_mfa = 4, n = sizeof(fields) / sizeof(fields[0]);
 
-	kwadm_print_record(ctx, fields, sizeof(fields) / sizeof(fields[0]));
+	kwadm_print_record(ctx, fields, policy != NULL ? n : n - n_mfa);
 }
 
 /* Load the configuration, check NAME, connect.  Returns an exit status. */
@@ -94,7 +109,7 @@ static int tenant_create(struct kwadm *ctx, const struct kwadm_command *cmd,
 	if (rc != 0)
 		return kwadm_dir_failed(ctx, rc, "tenant", name);
 	if (ctx->json) {
-		print_tenant(ctx, &tenant);
+		print_tenant(ctx, &tenant, NULL);
 	} else if (!ctx->quiet) {
 		printf("tenant '%s' created with uids %ld-%ld\n", name,
 		       tenant.uid_base, tenant.uid_base + tenant.uid_count - 1);
@@ -157,6 +172,7 @@ done:
 static int tenant_show(struct kwadm *ctx, const struct kwadm_command *cmd,
 		       int argc, char **argv)
 {
+	struct kw_mfa_policy policy;
 	struct kw_tenant tenant;
 	const char *name;
 	int rc;
@@ -171,9 +187,11 @@ static int tenant_show(struct kwadm *ctx, const struct kwadm_command *cmd,
 
 	memset(&tenant, 0, sizeof(tenant));
 	rc = kw_tenant_get(ctx->dir, name, &tenant);
+	if (rc == 0)
+		rc = kw_mfa_policy_get(ctx->dir, name, &policy);
 	if (rc != 0)
 		return kwadm_dir_failed(ctx, rc, "tenant", name);
-	print_tenant(ctx, &tenant);
+	print_tenant(ctx, &tenant, &policy);
 	return KWADM_EXIT_OK;
 }
 
@@ -252,6 +270,151 @@ static int tenant_unlock_address(struct kwadm *ctx,
 		 "cleared",
 		 key, name);
 	kwadm_print_done(ctx, "address", key, "unlocked", message);
+	return KWADM_EXIT_OK;
+}
+
+/* ---- tenant set ------------------------------------------------------- */
+
+/*
+ * Does S have the shape of TEMPLATE, where 'd' stands for a digit and
+ * every other character for itself?
+ */
+static bool has_shape(const char *s, const char *template)
+{
+	for (; *template != '\0'; s++, template ++) {
+		if (*template == 'd' ? *s < '0' || *s > '9' : *s != *template)
+			return false;
+	}
+	return *s == '\0';
+}
+
+/*
+ * YYYY-MM-DD (midnight UTC at its start) or YYYY-MM-DDTHH:MM:SSZ into
+ * *OUT.  A day or time that does not exist (February 30, 24:00:00) is
+ * refused: timegm would quietly move it on.
+ */
+static bool parse_utc(const char *s, time_t *out)
+{
+	bool date_only = has_shape(s, "dddd-dd-dd");
+	struct tm tm, typed, check;
+	const char *end;
+	time_t t;
+
+	if (!date_only && !has_shape(s, "dddd-dd-ddTdd:dd:ddZ"))
+		return false;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, date_only ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return false;
+	typed = tm; /* timegm normalises TM in place */
+	t = timegm(&tm);
+	if (t <= 0 || gmtime_r(&t, &check) == NULL ||
+	    check.tm_year != typed.tm_year || check.tm_mon != typed.tm_mon ||
+	    check.tm_mday != typed.tm_mday || check.tm_hour != typed.tm_hour ||
+	    check.tm_min != typed.tm_min || check.tm_sec != typed.tm_sec)
+		return false;
+	*out = t;
+	return true;
+}
+
+/* Is the KEY of "KEY=VALUE" in ARG (of KLEN bytes) NAME? */
+static bool key_is(const char *arg, size_t klen, const char *name)
+{
+	return klen == strlen(name) && strncmp(arg, name, klen) == 0;
+}
+
+/*
+ * Parse one KEY=VALUE of 'tenant set' into C.  Returns 0, or
+ * KWADM_EXIT_USAGE after naming the pair and what is wrong with it.
+ */
+static int parse_setting(const struct kwadm_command *cmd, const char *arg,
+			 struct kw_mfa_policy_change *c)
+{
+	char quoted[KWADM_QUOTE_MAX];
+	const char *eq = strchr(arg, '=');
+	const char *value = eq != NULL ? eq + 1 : "";
+	size_t klen = eq != NULL ? (size_t)(eq - arg) : 0;
+	const char *why = NULL;
+	bool *given;
+
+	kwadm_quote(arg, quoted, sizeof(quoted));
+	if (key_is(arg, klen, "mfa")) {
+		given = &c->set_required;
+		c->required = strcmp(value, "required") == 0;
+		if (!c->required && strcmp(value, "optional") != 0)
+			why = "mfa is required or optional";
+	} else if (key_is(arg, klen, "grace-until")) {
+		given = &c->set_grace;
+		c->grace_until = 0;
+		if (strcmp(value, "none") != 0 &&
+		    !parse_utc(value, &c->grace_until))
+			why = "grace-until is YYYY-MM-DD, "
+			      "YYYY-MM-DDTHH:MM:SSZ (UTC) or none";
+	} else if (key_is(arg, klen, "self-enrol")) {
+		given = &c->set_self_enrol;
+		c->self_enrol = strcmp(value, "yes") == 0;
+		if (!c->self_enrol && strcmp(value, "no") != 0)
+			why = "self-enrol is yes or no";
+	} else if (key_is(arg, klen, "issuer")) {
+		given = &c->set_issuer;
+		c->issuer = value;
+		if (strlen(value) > KW_DISPLAY_MAX || !kwadm_text_valid(value))
+			why = "the issuer must be UTF-8 without control "
+			      "characters, at most 128 bytes";
+	} else {
+		return kwadm_usage_error(cmd,
+					 "'%s': not a setting; use mfa=, "
+					 "grace-until=, self-enrol= or issuer=",
+					 quoted);
+	}
+	if (*given)
+		return kwadm_usage_error(cmd, "'%s': %.*s is given twice",
+					 quoted, (int)klen, arg);
+	*given = true;
+	if (why != NULL)
+		return kwadm_usage_error(cmd, "'%s': %s", quoted, why);
+	return 0;
+}
+
+static int tenant_set(struct kwadm *ctx, const struct kwadm_command *cmd,
+		      int argc, char **argv)
+{
+	static const struct option opts[] = {
+		KWADM_HELP_OPTION,
+		{NULL, 0, NULL, 0},
+	};
+	struct kw_mfa_policy_change change;
+	char message[KW_TENANT_MAX + 64];
+	const char *name;
+	int c, i, rc;
+
+	while ((c = kwadm_getopt(cmd, argc, argv, ":h", opts)) != -1) {
+		if (c == 'h')
+			return kwadm_help_command(cmd);
+		return KWADM_EXIT_USAGE;
+	}
+	if (argc - optind < 1)
+		return kwadm_usage_error(cmd, "missing tenant name");
+	if (argc - optind < 2)
+		return kwadm_usage_error(cmd, "missing KEY=VALUE");
+	name = argv[optind];
+	/* every pair is checked before anything is written */
+	memset(&change, 0, sizeof(change));
+	for (i = optind + 1; i < argc; i++) {
+		rc = parse_setting(cmd, argv[i], &change);
+		if (rc != 0)
+			return rc;
+	}
+	rc = prepare(ctx, name);
+	if (rc != 0)
+		return rc;
+
+	rc = kw_mfa_policy_set(ctx->dir, name, &change);
+	if (rc != 0)
+		return kwadm_dir_failed(ctx, rc, "tenant", name);
+	snprintf(message, sizeof(message), "MFA policy of tenant '%s' changed",
+		 name);
+	kwadm_print_done(ctx, "tenant", name, "updated", message);
 	return KWADM_EXIT_OK;
 }
 
@@ -373,6 +536,39 @@ static const struct kwadm_command tenant_commands[] = {
 		.options = NULL,
 		.example = "kwadm tenant show acme\n",
 		.run = tenant_show,
+	},
+	{
+		.name = "set",
+		.synopsis = "NAME KEY=VALUE...",
+		.summary = "change a tenant's MFA policy",
+		.description =
+			"Change the two-factor login policy of the tenant\n"
+			"NAME.  Every KEY=VALUE is checked before anything is\n"
+			"written, and all of them are written in one change:\n"
+			"a bad one is a usage error and changes nothing.  "
+			"Root\n"
+			"and the tenant's own administrators may do it.  The\n"
+			"policy is shown by 'kwadm tenant show'.\n",
+		.options =
+			"mfa=required|optional\n"
+			"    required: every user of the tenant needs a TOTP\n"
+			"    token to log in (after the grace time).\n"
+			"grace-until=YYYY-MM-DD[THH:MM:SSZ]|none\n"
+			"    Until then (UTC; a date alone means its\n"
+			"    midnight), users without a token still log in\n"
+			"    where MFA is required.  none removes it.\n"
+			"self-enrol=yes|no\n"
+			"    yes: users without a token may enrol themselves\n"
+			"    at login.\n"
+			"issuer=TEXT\n"
+			"    The name authenticator apps show for the "
+			"tenant's\n"
+			"    tokens (UTF-8, at most 128 bytes); empty removes\n"
+			"    it, and the display name is shown.  mfa.issuer,\n"
+			"    where a host sets it, comes first.\n",
+		.example = "kwadm tenant set acme mfa=required "
+			   "grace-until=2026-03-01 issuer=\"Acme\"\n",
+		.run = tenant_set,
 	},
 	{
 		.name = "suspend",

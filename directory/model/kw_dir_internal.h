@@ -130,6 +130,17 @@ int kw_dir_add_entry(struct kw_dir *dir, const char *dn, struct kw_mods *m,
 int kw_dir_modify(struct kw_dir *dir, const char *dn, struct kw_mods *m,
 		  const char *what);
 int kw_dir_delete(struct kw_dir *dir, const char *dn, const char *what);
+/*
+ * Modify DN with M under the assertion FILTER (RFC 4528), the
+ * compare-and-swap of the directory; with POST_ATTR, return the new value
+ * of that INTEGER attribute (non-negative) in *VALUE_OUT, read with a
+ * post-read control (RFC 4527).  ECANCELED: the assertion did not hold,
+ * and nothing changed.  WHAT names the operation in errors.
+ */
+int kw_dir_modify_asserted(struct kw_dir *dir, const char *dn,
+			   struct kw_mods *m, const char *filter,
+			   const char *post_attr, long *value_out,
+			   const char *what);
 
 /*
  * Add 1 to the INTEGER attribute ATTR of DN, as a compare-and-swap (delete

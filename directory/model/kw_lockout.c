@@ -20,11 +20,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <lber.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "kw_dir_internal.h"
@@ -66,99 +63,6 @@ void kw_lock_fill(struct kw_dir *dir, LDAPMessage *e, struct kw_lock *l)
 bool kw_lock_active(const struct kw_lock *l, time_t now)
 {
 	return l != NULL && l->found && l->locked_until > now;
-}
-
-/* The new value of ATTR in the post-read control of a result, or -1. */
-static long post_read_value(LDAPControl **ctrls, const char *attr)
-{
-	LDAPControl *c = ldap_control_find(LDAP_CONTROL_POST_READ, ctrls, NULL);
-	struct berval dn = {0}, type = {0};
-	BerVarray vals = NULL;
-	BerElement *ber;
-	char buf[32], *end;
-	long v = -1;
-
-	if (c == NULL || c->ldctl_value.bv_val == NULL)
-		return -1;
-	ber = ber_init(&c->ldctl_value);
-	if (ber == NULL)
-		return -1;
-	if (ber_scanf(ber, "{m{{m[W]}", &dn, &type, &vals) != LBER_ERROR &&
-	    type.bv_len == strlen(attr) &&
-	    strncasecmp(type.bv_val, attr, type.bv_len) == 0 && vals != NULL &&
-	    vals[0].bv_val != NULL && vals[0].bv_len < sizeof(buf)) {
-		memcpy(buf, vals[0].bv_val, vals[0].bv_len);
-		buf[vals[0].bv_len] = '\0';
-		errno = 0;
-		v = strtol(buf, &end, 10);
-		if (errno != 0 || end == buf || *end != '\0' || v < 0)
-			v = -1;
-	}
-	ber_bvarray_free(vals);
-	ber_free(ber, 1);
-	return v;
-}
-
-static LDAPControl *post_read_control(const char *attr)
-{
-	BerElement *ber = ber_alloc_t(LBER_USE_DER);
-	LDAPControl *ctrl = NULL;
-	struct berval bv = {0};
-
-	if (ber == NULL)
-		return NULL;
-	if (ber_printf(ber, "{s}", attr) != -1 &&
-	    ber_flatten2(ber, &bv, 0) == 0)
-		ldap_control_create(LDAP_CONTROL_POST_READ, 1, &bv, 1, &ctrl);
-	ber_free(ber, 1);
-	return ctrl;
-}
-
-/*
- * Modify DN with M under the assertion FILTER; with POST_ATTR, return the
- * new value of that attribute in *VALUE_OUT.  ECANCELED: the assertion
- * did not hold, and nothing changed.
- */
-static int modify_asserted(struct kw_dir *dir, const char *dn,
-			   struct kw_mods *m, const char *filter,
-			   const char *post_attr, long *value_out)
-{
-	LDAPControl *ctrls[3] = {NULL, NULL, NULL}, **resp = NULL;
-	LDAPMessage *res = NULL;
-	int rc, msgid;
-
-	rc = kw_mods_check(dir, m);
-	if (rc)
-		return rc;
-	if (ldap_create_assertion_control(dir->ld, (char *)filter, 1,
-					  &ctrls[0]) != LDAP_SUCCESS)
-		return kw_dir_set_error(dir, ENOMEM, "assertion control");
-	if (post_attr != NULL) {
-		ctrls[1] = post_read_control(post_attr);
-		if (ctrls[1] == NULL) {
-			rc = kw_dir_set_error(dir, ENOMEM, "post-read control");
-			goto done;
-		}
-	}
-	rc = ldap_modify_ext(dir->ld, dn, m->list, ctrls, NULL, &msgid);
-	if (rc != LDAP_SUCCESS) {
-		rc = kw_dir_fail(dir, rc, "counter update");
-		goto done;
-	}
-	rc = kw_dir_wait_ctrls(dir, msgid, &res, &resp, "counter update");
-	if (rc == 0 && post_attr != NULL) {
-		*value_out = post_read_value(resp, post_attr);
-		if (*value_out < 0)
-			rc = kw_dir_set_error(dir, EPROTO,
-					      "no count in the post-read "
-					      "control");
-	}
-done:
-	ldap_controls_free(resp);
-	ldap_msgfree(res);
-	ldap_control_free(ctrls[0]);
-	ldap_control_free(ctrls[1]);
-	return rc;
 }
 
 static int add_counter_entry(struct kw_dir *dir, const char *tenant,
@@ -207,8 +111,9 @@ static int count_failure(struct kw_dir *dir, const char *tenant, const char *dn,
 		/* 1. the window is current: count on */
 		kw_mods_init(&m);
 		kw_mods_add(&m, LDAP_MOD_INCREMENT, failure_attr[b], "1");
-		rc = modify_asserted(dir, dn, &m, in_window, failure_attr[b],
-				     count_out);
+		rc = kw_dir_modify_asserted(dir, dn, &m, in_window,
+					    failure_attr[b], count_out,
+					    "counter update");
 		if (rc == 0)
 			return 0;
 		if (rc == ENOENT && key != NULL) {
@@ -228,7 +133,8 @@ static int count_failure(struct kw_dir *dir, const char *tenant, const char *dn,
 		kw_mods_init(&m);
 		kw_mods_add(&m, LDAP_MOD_REPLACE, failure_attr[b], "1");
 		kw_mods_add(&m, LDAP_MOD_REPLACE, window_attr[b], now_s);
-		rc = modify_asserted(dir, dn, &m, new_window, NULL, NULL);
+		rc = kw_dir_modify_asserted(dir, dn, &m, new_window, NULL, NULL,
+					    "counter update");
 		if (rc == 0) {
 			*count_out = 1;
 			return 0;
