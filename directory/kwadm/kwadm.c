@@ -914,10 +914,16 @@ static int run_group(struct kwadm *ctx, int argc, char **argv)
 			"", "unknown command '%s'",
 			kwadm_quote(argv[0], quoted, sizeof(quoted)));
 	snprintf(hint, sizeof(hint), "%s ", group->name);
+	if (argc >= 2 && is_help(argv[1]))
+		return help_group(group);
+	if (group->default_command != NULL && (argc < 2 || argv[1][0] == '-')) {
+		/* the group's name stands where getopt expects argv[0] */
+		cmd = find_command(group, group->default_command);
+		optind = 0;
+		return cmd->run(ctx, cmd, argc, argv);
+	}
 	if (argc < 2)
 		return usage_error_top(hint, "missing %s command", group->name);
-	if (is_help(argv[1]))
-		return help_group(group);
 	cmd = find_command(group, argv[1]);
 	if (cmd == NULL)
 		return usage_error_top(

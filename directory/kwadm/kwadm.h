@@ -69,6 +69,11 @@ struct kwadm_group {
 	const char *name;
 	const char *summary;
 	const struct kwadm_command *commands; /* ends with a NULL name */
+	/*
+	 * The subcommand that "kwadm GROUP" runs when no subcommand follows,
+	 * only options ("kwadm audit --tenant acme"), or NULL.
+	 */
+	const char *default_command;
 };
 
 extern const struct kwadm_group kwadm_directory_group;
