@@ -19,19 +19,21 @@
  * in seq; reordering needs new seq values, which breaks the MACs.
  *
  * Several hosts write to one tenant's log.  A strictly linear chain needs
- * a compare-and-swap of the tenant's chain head {seq, mac} in the
- * directory (the LDAP assertion control, RFC 4528).  kw_audit_chain_next()
- * is a pure function of (key, record, prev_seq, prev_mac), so a writer
- * whose swap fails reads the new head and computes the record again.
+ * a compare-and-swap of the chain's head: the directory side names each
+ * record by its seq, so that adding record N+1 succeeds for one writer
+ * only (kw_audit_deliver() in directory/model/kw_audit_dir.h).
+ * kw_audit_chain_next() is a pure function of (key, record, prev_seq,
+ * prev_mac), so a writer that lost the race reads the new head and
+ * computes the record again.
  *
  * Retention.  Old records may be purged without breaking verification:
  * the purger takes the last record it purges, makes a sealed anchor of it
- * with kw_audit_anchor_make(), stores the anchor in the tenant entry
- * first and deletes the records up to it afterwards.  kw_audit_chain_check()
- * given that anchor expects the log to start right after it, and ignores
- * records at or below it, so that a purge cut short still verifies.  The
- * seal is an HMAC under the chain key: whoever can write the tenant entry
- * but does not hold the key cannot make an anchor that hides a deletion.
+ * with kw_audit_anchor_make(), stores the anchor on the tenant's
+ * ou=audit entry first and deletes the records up to it afterwards.
+ * kw_audit_chain_check() given that anchor expects the log to start right after
+ * it, and ignores records at or below it, so that a purge cut short still
+ * verifies.  The seal is an HMAC under the chain key: whoever can write that
+ * entry but does not hold the key cannot make an anchor that hides a deletion.
  *
  * Truncation at the end (the newest records removed) is seen only against
  * the tenant's chain head: compare the head with the last_seq and
@@ -267,34 +269,61 @@ int kw_audit_name_hash(const unsigned char key[KW_KEY_BYTES], const char *name,
 int kw_audit_new_id(long long time_us, char *out, size_t outsz);
 
 /*
- * The spool: records waiting for the directory, one file each in a
- * directory that the caller creates (mode 0700, owned by the user that
- * runs keywardd).  A record file is named by a spool-wide sequence number
- * (20 digits, ".rec") and holds the record's canonical line and a
- * newline; numbers grow in append order.  Names starting with "tmp." are
- * its temporary files, "lock" and "replay.lock" its lock files, and "bad/"
- * holds record files that did not decode; anything else is left alone.
+ * The spool: records waiting for the directory, in a directory that the
+ * caller creates (mode 0700, owned by the user that runs keywardd).  It is
+ * an append-only journal:
+ *
+ *   seg.NNNNNNNNNNNNNNNNNNNN  segments, numbered in 20 digits: each record
+ *                             is its canonical line and a newline, in
+ *                             append order; once the newest segment
+ *                             passes 1 MiB, the next append starts the
+ *                             one numbered one higher
+ *   cursor                    where the next replay starts: a segment and
+ *                             a byte offset in it
+ *   bad                       lines that did not decode, copied there by
+ *                             a replay; never deleted
+ *   lock, replay.lock         lock files; cursor.tmp is a temporary file
+ *
+ * Anything else is left alone.  A replay removes a segment once it has
+ * delivered all of it and a newer one exists.
  *
  * A spool handle is safe to use from several threads, and several
- * processes may open one directory.
+ * processes may open one directory and append to it at once: every line
+ * is written whole, never interleaved with another.
  *
- * Crash safety: an append writes a temporary file, syncs it, links it
- * under its final name and syncs the directory before it returns 0.  A
- * crash before the link leaves only the temporary file, which the next
- * kw_spool_open() removes (that append never returned 0).  A crash after
- * it keeps the record.  A crash after a delivery and before the file is
- * removed delivers that record again: the directory side must treat a
- * record id that it already holds as delivered (an add that answers
- * "already exists"), and must look for the id before it takes a new
- * chain position for it, or the second attempt leaves a gap.
+ * Crash safety.  kw_spool_append() returns 0 only once the whole line is
+ * written (with sync on: on disk).  A line cut short by a crash was never
+ * acknowledged; the next kw_spool_open() or append cuts it off.
+ *
+ * A replay saves the cursor at least every 64 records it delivers, when
+ * it leaves a segment and before it returns.  After a crash, the records
+ * delivered since the last save are delivered again: at most
+ * KW_SPOOL_REDELIVER_MAX, the one in flight included.  The directory side
+ * tells them apart by their id (kw_audit_deliver() with check_id): the
+ * caller passes check_id for the first KW_SPOOL_REDELIVER_MAX records
+ * that its DELIVER accepts after kw_spool_open(), over as many replays as
+ * that takes.  If other processes replay the same directory, any of them
+ * may have crashed in a replay: then pass check_id for the first
+ * KW_SPOOL_REDELIVER_MAX records of every replay.
  */
+#define KW_SPOOL_REDELIVER_MAX 65
+
 struct kw_spool;
 
 /*
  * Open the spool in DIR, which must be a directory owned by the effective
- * user and not writable by group or others (EPERM otherwise).  Removes
- * leftover temporary files.  Returns 0 with *OUT set, or an errno value
- * with ERR (ERRLEN bytes) saying why.
+ * user and not writable by group or others (EPERM otherwise).  Starts the
+ * first segment if there is none, and cuts off a torn last line (see
+ * above).  Returns 0 with *OUT set, or an errno value with ERR (ERRLEN
+ * bytes) saying why.
+ *
+ * If records are spooled but the cursor is missing or does not fit the
+ * segments (a damaged file, a machine crash with sync off), replays start
+ * again at the oldest segment, and records already delivered are
+ * delivered again, more than KW_SPOOL_REDELIVER_MAX of them.  The open
+ * still returns 0, with ERR saying so (ERR is "" otherwise): log it, and
+ * pass check_id for every record until a replay returns 0.  Until then
+ * no cursor is saved, so that every open says so again.
  */
 int kw_spool_open(const char *dir, struct kw_spool **out, char *err,
 		  size_t errlen);
@@ -303,27 +332,65 @@ int kw_spool_open(const char *dir, struct kw_spool **out, char *err,
 void kw_spool_close(struct kw_spool *s);
 
 /*
- * Store R (which may be unchained) durably.  Returns 0 once the record is
- * on disk; EINVAL if R is not valid; or the errno of the failing call (the
- * record may then be on disk anyway: it will be delivered, perhaps twice).
+ * With SYNC false, kw_spool_append() no longer waits for the disk: a
+ * record survives the process that appended it (the kernel holds it),
+ * but not a crash of the machine before the kernel writes it out.  On by
+ * default.
+ */
+void kw_spool_set_sync(struct kw_spool *s, bool sync);
+
+/*
+ * For tests: start a new segment once the newest passes BYTES instead of
+ * 1 MiB (0 restores that).  Every handle on one directory should use the
+ * same size, or records of two processes may be replayed out of order.
+ */
+void kw_spool_set_segment_size(struct kw_spool *s, size_t bytes);
+
+/*
+ * Store R (which may be unchained).  Returns 0 once the record is written
+ * and, with sync on, on disk; EINVAL if R is not valid; or the errno of
+ * the failing call.  A failed write leaves nothing of the record; a
+ * failed sync leaves it written but perhaps not on disk: it will be
+ * delivered unless the machine crashes.  Threads that append at once
+ * share one sync.
  */
 int kw_spool_append(struct kw_spool *s, const struct kw_audit_record *r);
 
 /*
- * Hand every record in S to DELIVER, oldest first, removing each once
- * DELIVER returns 0.  Stops at the first DELIVER that fails and returns
- * its value; that record and all later ones stay.  A file that does not
- * decode is moved into bad/ (never deleted) and counted in *BAD_OUT.
- * Records appended meanwhile may wait for the next replay.  *DELIVERED_OUT
- * and *BAD_OUT (either may be NULL) are set on every return.  Only one
- * replay runs at a time per spool directory; DELIVER may append to S but
- * must not replay it.  Returns 0, DELIVER's error, or an errno value.
+ * Hand the records from the cursor on to DELIVER, oldest first, moving
+ * the cursor past each one that DELIVER accepts (returns 0).  Stops at the
+ * first DELIVER that fails and returns its value; that record and all
+ * later ones stay.  A line that does not decode (or a torn one at the
+ * end of a segment older than the newest) is copied to "bad", counted in
+ * *BAD_OUT and skipped.  Records appended meanwhile may wait for the next
+ * replay.  *DELIVERED_OUT and *BAD_OUT (either may be NULL) are set on
+ * every return.  Only one replay runs at a time per spool directory;
+ * DELIVER may append to S but must not replay it.  Returns 0, DELIVER's
+ * error, or an errno value (a cursor that could not be saved is saved by
+ * the next replay before it delivers anything).
  */
 int kw_spool_replay(struct kw_spool *s,
 		    int (*deliver)(const struct kw_audit_record *r, void *arg),
 		    void *arg, size_t *delivered_out, size_t *bad_out);
 
-/* Set *COUNT_OUT to the number of records waiting.  Returns 0 or errno. */
+/*
+ * Set *COUNT_OUT to the number of records waiting: the lines after the
+ * cursor, those that will not decode included.  It reads the segments.
+ * While a replay runs, it may count records that the replay delivers.
+ * Returns 0 or an errno value.
+ */
 int kw_spool_count(struct kw_spool *s, size_t *count_out);
+
+/*
+ * Call VISIT with each waiting line, oldest first, as kw_spool_count()
+ * counts them, without delivering anything: LINE is NUL-terminated and
+ * without its newline (a line too long to be a record is cut to
+ * KW_AUDIT_LINE_MAX - 1 bytes), LEN its length.  Stops at the first
+ * VISIT that does not return 0 and returns its value; otherwise returns 0
+ * or an errno value.
+ */
+int kw_spool_list(struct kw_spool *s,
+		  int (*visit)(const char *line, size_t len, void *arg),
+		  void *arg);
 
 #endif

@@ -1,21 +1,36 @@
 /*
- * kw_spool.c - the local spool of audit records: one file per record in
- * a private directory, written so that an acknowledged record survives
- * a crash, and replayed in order once the directory answers again.
+ * kw_spool.c - the local spool of audit records: an append-only journal
+ * of segment files in a private directory, and a cursor that says how far
+ * replays have fed the directory from it.
  *
- * Locks.  Appends hold the handle's append mutex (threads) and an flock
- * on "lock" (processes); the lock file also holds the next sequence
- * number, so that two processes appending to one spool keep one order.
- * A replay holds its own mutex and an flock on "replay.lock" instead:
- * delivering may wait on the network, and logins that append must not
- * wait for it.  An append only ever adds a complete file under a new
- * name, so a replay needs nothing more to see a consistent spool.
+ * Appends.  A record is one line, written with one write(2) to the newest
+ * segment, opened O_APPEND.  Appends hold the handle's append mutex and an
+ * flock on "lock": the flock keeps processes apart, but it belongs to the
+ * open file, which the threads of a handle share, so it cannot keep them
+ * apart.  Under the lock an append first looks at the end of the segment:
+ * a writer killed in the middle of its line leaves a torn line, never
+ * acknowledged, which is cut off; the next line would merge with it.
  *
- * The counter in "lock" is not synced: after a machine crash it may be
- * behind, and kw_spool_open() takes the highest number found on disk
- * instead.  A record is linked under its final name with linkat(), which
- * never replaces an existing file, so even a wrong counter cannot
- * overwrite a record.
+ * Rotation.  Under the lock, an append that finds its segment at or past
+ * the segment size looks for a newer one (another process may have
+ * started it) and otherwise creates the one numbered one higher (O_EXCL).
+ * Every append checks this before it writes, so no line goes into a
+ * segment once a newer one exists: a replay that sees a newer segment
+ * knows that the older one is complete.
+ *
+ * Group commit.  With sync on, the line is written under the locks but
+ * synced outside them.  Each line written through a handle takes a ticket
+ * (WRITTEN); SYNCED is the highest ticket known to be on disk.  The first
+ * waiter syncs up to WRITTEN for everyone, without the mutex, so that
+ * other threads go on appending and join the next round; the rest wait on
+ * SYNCED_COND.  A handle syncs the segment it leaves before it moves to
+ * another, so that syncing the current segment covers every ticket.
+ *
+ * Replays hold their own mutex and an flock on "replay.lock": delivering
+ * may wait on the network, and logins that append must not wait for it.
+ * A replay reads only whole lines, so it needs nothing from the append
+ * lock; in the newest segment a last line without its newline may still
+ * be being written, and it is left for later.
  */
 #include "config.h"
 
@@ -35,17 +50,32 @@
 
 #include "kw_audit.h"
 
-#define RECORD_DIGITS 20
-#define RECORD_SUFFIX ".rec"
-#define RECORD_NAME_LEN (RECORD_DIGITS + sizeof(RECORD_SUFFIX) - 1)
-#define TEMP_PREFIX "tmp."
+#define SEGMENT_PREFIX "seg."
+#define SEGMENT_DIGITS 20
+#define SEGMENT_NAME_LEN (sizeof(SEGMENT_PREFIX) - 1 + SEGMENT_DIGITS)
+#define NAME_ROOM 32
 #define LOCK_NAME "lock"
 #define REPLAY_LOCK_NAME "replay.lock"
-#define BAD_DIR "bad"
-#define COUNTER_LEN (RECORD_DIGITS + 1) /* digits and a newline */
-#define NAME_MAX_LEN 64
-#define LINK_ATTEMPTS 3
-#define BAD_NAME_ATTEMPTS 1000
+#define CURSOR_NAME "cursor"
+#define CURSOR_TEMP "cursor.tmp"
+#define BAD_NAME "bad"
+/* "<segment> <offset>\n", both in SEGMENT_DIGITS digits */
+#define CURSOR_LEN (2 * SEGMENT_DIGITS + 2)
+#define DEFAULT_SEGMENT_SIZE ((off_t)1 << 20)
+#define SAVE_EVERY 64
+#define READ_CHUNK (64 * 1024)
+#define COPY_CHUNK 4096
+#define SWITCH_ATTEMPTS 8
+
+/* The records delivered since the last save, and the one in flight. */
+_Static_assert(SAVE_EVERY + 1 == KW_SPOOL_REDELIVER_MAX, "redelivery bound");
+_Static_assert(READ_CHUNK >= 2 * KW_AUDIT_LINE_MAX, "read buffer");
+
+/* A place in the journal: the next line starts at OFFSET of SEGMENT. */
+struct cursor {
+	unsigned long long segment;
+	unsigned long long offset;
+};
 
 struct kw_spool {
 	int dirfd;
@@ -53,7 +83,23 @@ struct kw_spool {
 	int replayfd;
 	pthread_mutex_t append_mutex;
 	pthread_mutex_t replay_mutex;
-	bool mutexes_ready;
+	pthread_cond_t synced_cond;
+	bool ready; /* the mutexes and the condition exist */
+
+	/* Under append_mutex. */
+	bool sync;
+	off_t segment_size;
+	int segfd;                  /* the segment that appends go to */
+	unsigned long long segment; /* its number */
+	unsigned long long written; /* tickets: lines written through S */
+	unsigned long long synced;  /* the last ticket known on disk */
+	unsigned long long fail_from, fail_to; /* tickets a sync failed for */
+	int fail_rc;
+	bool syncing; /* a waiter is syncing for everyone */
+
+	/* Under replay_mutex: a cursor that a replay could not save. */
+	struct cursor unsaved;
+	bool has_unsaved;
 };
 
 __attribute__((format(printf, 3, 4))) static void
@@ -74,14 +120,14 @@ static int last_error(void)
 	return errno != 0 ? errno : EIO;
 }
 
-/* --- names and the counter ------------------------------------------- */
+/* --- names ----------------------------------------------------------- */
 
-/* Parse RECORD_DIGITS decimal digits at P; false on overflow. */
+/* Parse SEGMENT_DIGITS decimal digits at P; false on overflow. */
 static bool parse_digits(const char *p, unsigned long long *out)
 {
 	unsigned long long v = 0;
 
-	for (size_t i = 0; i < RECORD_DIGITS; i++) {
+	for (size_t i = 0; i < SEGMENT_DIGITS; i++) {
 		unsigned int d;
 
 		if (p[i] < '0' || p[i] > '9')
@@ -95,49 +141,20 @@ static bool parse_digits(const char *p, unsigned long long *out)
 	return true;
 }
 
-/* Is NAME a record file's name?  Sets *SEQ if it is. */
-static bool parse_record_name(const char *name, unsigned long long *seq)
+/* Is NAME a segment's name?  Sets *N if it is. */
+static bool parse_segment_name(const char *name, unsigned long long *n)
 {
-	if (strlen(name) != RECORD_NAME_LEN ||
-	    strcmp(name + RECORD_DIGITS, RECORD_SUFFIX) != 0)
+	size_t prefix = sizeof(SEGMENT_PREFIX) - 1;
+
+	if (strlen(name) != SEGMENT_NAME_LEN ||
+	    strncmp(name, SEGMENT_PREFIX, prefix) != 0)
 		return false;
-	return parse_digits(name, seq) && *seq != 0;
+	return parse_digits(name + prefix, n) && *n != 0;
 }
 
-static void record_name(unsigned long long seq, char name[NAME_MAX_LEN])
+static void segment_name(unsigned long long n, char name[NAME_ROOM])
 {
-	snprintf(name, NAME_MAX_LEN, "%0*llu" RECORD_SUFFIX, RECORD_DIGITS,
-		 seq);
-}
-
-/* The next number in the lock file, or 0 if it holds none. */
-static unsigned long long read_counter(int lockfd)
-{
-	char text[COUNTER_LEN];
-	unsigned long long v;
-	ssize_t n;
-
-	do
-		n = pread(lockfd, text, sizeof(text), 0);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(text) || text[RECORD_DIGITS] != '\n' ||
-	    !parse_digits(text, &v))
-		return 0;
-	return v;
-}
-
-static int write_counter(int lockfd, unsigned long long next)
-{
-	char text[COUNTER_LEN + 1];
-	ssize_t n;
-
-	snprintf(text, sizeof(text), "%0*llu\n", RECORD_DIGITS, next);
-	do
-		n = pwrite(lockfd, text, COUNTER_LEN, 0);
-	while (n < 0 && errno == EINTR);
-	if (n != COUNTER_LEN)
-		return n < 0 ? last_error() : EIO;
-	return 0;
+	snprintf(name, NAME_ROOM, SEGMENT_PREFIX "%0*llu", SEGMENT_DIGITS, n);
 }
 
 /* --- small file helpers ---------------------------------------------- */
@@ -155,11 +172,6 @@ static void unlock_file(int fd)
 	flock(fd, LOCK_UN);
 }
 
-static int sync_fd(int fd)
-{
-	return fsync(fd) == 0 ? 0 : last_error();
-}
-
 static int write_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {
@@ -175,16 +187,41 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* Open (creating) the lock file NAME of the spool, owned by us. */
-static int open_lock_file(int dirfd, const char *name, int *fd_out)
+/* Read up to LEN bytes at OFFSET; *GOT_OUT is less only at the end. */
+static int read_at(int fd, char *p, size_t len, off_t offset, size_t *got_out)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, p + got, len - got, offset + (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return last_error();
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	*got_out = got;
+	return 0;
+}
+
+/*
+ * Open NAME in the spool with FLAGS (and MODE, if it creates it); it must
+ * be a regular file owned by us (EPERM otherwise).  O_NONBLOCK keeps a
+ * FIFO planted under that name from blocking the open.
+ */
+static int open_owned(int dirfd, const char *name, int flags, mode_t mode,
+		      int *fd_out)
 {
 	struct stat st;
 	int fd;
 
-	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
+	fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+		    mode);
 	if (fd < 0)
-		return last_error();
+		return errno == ELOOP ? EPERM : last_error();
 	if (fstat(fd, &st) != 0) {
 		int rc = last_error();
 
@@ -197,6 +234,16 @@ static int open_lock_file(int dirfd, const char *name, int *fd_out)
 	}
 	*fd_out = fd;
 	return 0;
+}
+
+static int open_segment(int dirfd, unsigned long long n, int flags, int *fd_out)
+{
+	char name[NAME_ROOM];
+
+	if (n == 0)
+		return ENOENT; /* no segment has that number */
+	segment_name(n, name);
+	return open_owned(dirfd, name, flags, 0, fd_out);
 }
 
 /* A stream of the spool directory's entries, independent of DIRFD's. */
@@ -216,54 +263,35 @@ static int open_listing(int dirfd, DIR **out)
 	return 0;
 }
 
-/* --- scanning -------------------------------------------------------- */
+/* --- segments -------------------------------------------------------- */
 
-/* What a scan of the directory found. */
-struct scan {
-	unsigned long long max_seq;
+/* The segments on disk: numbers 0 mean none. */
+struct segments {
 	size_t count;
-	unsigned long long *seqs; /* only if asked for */
-	size_t room;
+	unsigned long long oldest;
+	unsigned long long newest;
+	unsigned long long next; /* the oldest after the one asked about */
 };
 
-static int scan_keep_seq(struct scan *sc, unsigned long long seq)
-{
-	if (sc->count == sc->room) {
-		size_t room = sc->room != 0 ? 2 * sc->room : 64;
-		unsigned long long *p;
-
-		if (room > SIZE_MAX / sizeof(*p))
-			return ENOMEM;
-		p = realloc(sc->seqs, room * sizeof(*p));
-		if (p == NULL)
-			return ENOMEM;
-		sc->seqs = p;
-		sc->room = room;
-	}
-	sc->seqs[sc->count] = seq;
-	return 0;
-}
-
 /*
- * Look at every entry of S's directory: count the records and find the
- * highest number; keep the numbers if KEEP; remove temporary files if
- * REMOVE_TEMPS (only with the append lock held: then no append is half
- * way, and every temporary file is one that a crash left).
+ * List the segments, or, if BELOW is not 0, remove those numbered lower
+ * than BELOW instead (a replay moved past them, and a crash came before
+ * it removed them).  OUT->next is the oldest segment numbered above
+ * AFTER.
  */
-static int scan_spool(struct kw_spool *s, bool keep, bool remove_temps,
-		      struct scan *sc)
+static int scan_segments(int dirfd, unsigned long long after,
+			 unsigned long long below, struct segments *out)
 {
 	struct dirent *de;
-	bool removed = false;
 	DIR *d = NULL;
 	int rc;
 
-	memset(sc, 0, sizeof(*sc));
-	rc = open_listing(s->dirfd, &d);
+	memset(out, 0, sizeof(*out));
+	rc = open_listing(dirfd, &d);
 	if (rc != 0)
-		goto done;
+		return rc;
 	for (;;) {
-		unsigned long long seq;
+		unsigned long long n;
 
 		errno = 0;
 		de = readdir(d);
@@ -271,77 +299,268 @@ static int scan_spool(struct kw_spool *s, bool keep, bool remove_temps,
 			rc = errno;
 			break;
 		}
-		if (remove_temps && strncmp(de->d_name, TEMP_PREFIX,
-					    strlen(TEMP_PREFIX)) == 0) {
-			if (unlinkat(s->dirfd, de->d_name, 0) != 0 &&
+		if (!parse_segment_name(de->d_name, &n))
+			continue;
+		if (n < below) {
+			if (unlinkat(dirfd, de->d_name, 0) != 0 &&
 			    errno != ENOENT) {
 				rc = last_error();
 				break;
 			}
-			removed = true;
 			continue;
 		}
-		if (!parse_record_name(de->d_name, &seq))
-			continue;
-		if (keep) {
-			rc = scan_keep_seq(sc, seq);
-			if (rc != 0)
-				break;
-		}
-		sc->count++;
-		if (seq > sc->max_seq)
-			sc->max_seq = seq;
+		out->count++;
+		if (out->oldest == 0 || n < out->oldest)
+			out->oldest = n;
+		if (n > out->newest)
+			out->newest = n;
+		if (n > after && (out->next == 0 || n < out->next))
+			out->next = n;
 	}
-	if (rc == 0 && removed)
-		rc = sync_fd(s->dirfd);
-done:
-	if (d != NULL)
-		closedir(d);
-	if (rc != 0) {
-		free(sc->seqs);
-		memset(sc, 0, sizeof(*sc));
+	closedir(d);
+	return rc;
+}
+
+/* Create segment N for appending; sync the directory if SYNC. */
+static int create_segment(int dirfd, unsigned long long n, bool sync,
+			  int *fd_out)
+{
+	char name[NAME_ROOM];
+	int rc;
+
+	segment_name(n, name);
+	rc = open_owned(dirfd, name, O_RDWR | O_APPEND | O_CREAT | O_EXCL, 0600,
+			fd_out);
+	if (rc == 0 && sync && fsync(dirfd) != 0) {
+		rc = last_error();
+		close(*fd_out);
+		*fd_out = -1;
 	}
 	return rc;
 }
 
-/* With the append lock held: the number the next record gets. */
-static int next_number(struct kw_spool *s, bool rescan, unsigned long long *out)
+/*
+ * Cut a torn last line off the segment at FD of *SIZE bytes.  Only with
+ * the append lock held: then no line is half written, and bytes after the
+ * last newline are what a writer that died left.
+ */
+static int cut_torn_line(int fd, off_t *size)
 {
-	unsigned long long next = rescan ? 0 : read_counter(s->lockfd);
-	struct scan sc;
-	int rc;
+	char buf[COPY_CHUNK];
+	off_t end = *size;
+	size_t step = 1; /* the last byte is almost always a newline */
 
-	if (next != 0) {
-		*out = next;
-		return 0;
+	while (end > 0) {
+		size_t want = (off_t)step < end ? step : (size_t)end;
+		size_t got, i;
+		int rc;
+
+		rc = read_at(fd, buf, want, end - (off_t)want, &got);
+		if (rc != 0)
+			return rc;
+		if (got != want)
+			return EIO; /* it shrank under the lock */
+		for (i = want; i > 0 && buf[i - 1] != '\n'; i--)
+			continue;
+		end -= (off_t)(want - i);
+		if (i > 0)
+			break;
+		step = sizeof(buf);
 	}
-	rc = scan_spool(s, false, false, &sc);
+	if (end == *size)
+		return 0;
+	if (ftruncate(fd, end) != 0)
+		return last_error();
+	*size = end;
+	return 0;
+}
+
+/* --- the cursor ------------------------------------------------------ */
+
+/* Read the saved cursor: 0, ENOENT if none, EBADMSG if it is not one. */
+static int read_cursor(int dirfd, struct cursor *out)
+{
+	char text[CURSOR_LEN + 1];
+	size_t got;
+	int fd, rc;
+
+	rc = open_owned(dirfd, CURSOR_NAME, O_RDONLY, 0, &fd);
 	if (rc != 0)
 		return rc;
-	if (sc.max_seq == ULLONG_MAX)
-		return EOVERFLOW;
-	*out = sc.max_seq + 1;
+	rc = read_at(fd, text, sizeof(text), 0, &got);
+	close(fd);
+	if (rc != 0)
+		return rc;
+	if (got != CURSOR_LEN || text[SEGMENT_DIGITS] != ' ' ||
+	    text[CURSOR_LEN - 1] != '\n' ||
+	    !parse_digits(text, &out->segment) ||
+	    !parse_digits(text + SEGMENT_DIGITS + 1, &out->offset) ||
+	    out->segment == 0 || out->offset > (unsigned long long)INT64_MAX)
+		return EBADMSG;
+	return 0;
+}
+
+/*
+ * Replace the saved cursor with C: written aside, then renamed over it,
+ * so that a reader sees the old cursor or the new one.  Only with the
+ * replay lock held (or, at the start of a journal, with both locks).
+ */
+static int save_cursor(int dirfd, const struct cursor *c, bool sync)
+{
+	char text[CURSOR_LEN + 1];
+	int fd, rc;
+
+	snprintf(text, sizeof(text), "%0*llu %0*llu\n", SEGMENT_DIGITS,
+		 c->segment, SEGMENT_DIGITS, c->offset);
+	fd = openat(dirfd, CURSOR_TEMP,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd < 0)
+		return last_error();
+	rc = write_all(fd, text, CURSOR_LEN);
+	if (rc == 0 && sync && fdatasync(fd) != 0)
+		rc = last_error();
+	if (close(fd) != 0 && rc == 0)
+		rc = last_error();
+	if (rc == 0 && renameat(dirfd, CURSOR_TEMP, dirfd, CURSOR_NAME) != 0)
+		rc = last_error();
+	if (rc != 0) {
+		unlinkat(dirfd, CURSOR_TEMP, 0);
+		return rc;
+	}
+	if (sync && fsync(dirfd) != 0)
+		return last_error();
+	return 0;
+}
+
+/*
+ * Does C fit the segments SEGS?  Its segment may be gone (C moves on to
+ * the start of the next one), but it must not be ahead of every segment,
+ * and its offset must be in the segment, at the start of a line.  Returns
+ * 0, EBADMSG if it does not fit, or another errno value.
+ */
+static int check_cursor(int dirfd, const struct segments *segs,
+			struct cursor *c)
+{
+	struct segments later;
+	struct stat st;
+	char before;
+	size_t got;
+	int fd, rc;
+
+	if (c->segment > segs->newest)
+		return EBADMSG;
+	rc = open_segment(dirfd, c->segment, O_RDONLY, &fd);
+	if (rc == ENOENT) {
+		rc = scan_segments(dirfd, c->segment, 0, &later);
+		if (rc != 0)
+			return rc;
+		if (later.next == 0)
+			return EBADMSG;
+		c->segment = later.next;
+		c->offset = 0;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if (fstat(fd, &st) != 0) {
+		rc = last_error();
+		goto done;
+	}
+	if (c->offset > (unsigned long long)st.st_size) {
+		rc = EBADMSG;
+		goto done;
+	}
+	if (c->offset == 0)
+		goto done;
+	rc = read_at(fd, &before, 1, (off_t)c->offset - 1, &got);
+	if (rc == 0 && (got != 1 || before != '\n'))
+		rc = EBADMSG;
+done:
+	close(fd);
+	return rc;
+}
+
+/*
+ * Where the next replay starts: the saved cursor if it fits the segments;
+ * otherwise the start of the oldest segment, and *LOST_OUT says whether
+ * records may then be delivered again (a segment holds data).
+ */
+static int find_start(int dirfd, struct cursor *out, bool *lost_out)
+{
+	struct segments segs;
+	struct stat st;
+	char name[NAME_ROOM];
+	int rc;
+
+	*lost_out = false;
+	rc = scan_segments(dirfd, 0, 0, &segs);
+	if (rc != 0)
+		return rc;
+	rc = read_cursor(dirfd, out);
+	if (rc == 0)
+		rc = check_cursor(dirfd, &segs, out);
+	if (rc != ENOENT && rc != EBADMSG)
+		return rc;
+	out->segment = segs.oldest;
+	out->offset = 0;
+	if (segs.count > 1) {
+		*lost_out = true;
+		return 0;
+	}
+	if (segs.count == 0)
+		return 0;
+	segment_name(segs.oldest, name);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? 0 : last_error();
+	*lost_out = st.st_size > 0;
 	return 0;
 }
 
 /* --- open and close -------------------------------------------------- */
 
-/* With the append lock held: clean up after a crash, fix the counter. */
-static int recover(struct kw_spool *s)
+/*
+ * A spool without segments (a new one): start segment 1, and a cursor
+ * pointing at it, so that a missing cursor later means a lost one.  The
+ * replay lock is taken for the cursor, below the append lock; replays
+ * never take the append lock, so the two cannot deadlock.
+ */
+static int start_journal(struct kw_spool *s)
 {
-	unsigned long long counter = read_counter(s->lockfd), next;
-	struct scan sc;
+	struct cursor start = {1, 0};
 	int rc;
 
-	rc = scan_spool(s, false, true, &sc);
+	rc = create_segment(s->dirfd, 1, s->sync, &s->segfd);
 	if (rc != 0)
 		return rc;
-	if (sc.max_seq == ULLONG_MAX)
-		return EOVERFLOW;
-	next = sc.max_seq + 1;
-	if (counter > next)
-		next = counter;
-	return write_counter(s->lockfd, next);
+	s->segment = 1;
+	rc = lock_exclusive(s->replayfd);
+	if (rc != 0)
+		return rc;
+	rc = save_cursor(s->dirfd, &start, s->sync);
+	unlock_file(s->replayfd);
+	return rc;
+}
+
+/* With the append lock held: open the newest segment, or start one. */
+static int open_newest(struct kw_spool *s)
+{
+	struct segments segs;
+	struct stat st;
+	int rc;
+
+	rc = scan_segments(s->dirfd, 0, 0, &segs);
+	if (rc != 0)
+		return rc;
+	if (segs.count == 0)
+		return start_journal(s);
+	rc = open_segment(s->dirfd, segs.newest, O_RDWR | O_APPEND, &s->segfd);
+	if (rc != 0)
+		return rc;
+	s->segment = segs.newest;
+	if (fstat(s->segfd, &st) != 0)
+		return last_error();
+	return cut_torn_line(s->segfd, &st.st_size);
 }
 
 static int check_directory(int dirfd, const char *dir, char *err, size_t errlen)
@@ -366,11 +585,30 @@ static int check_directory(int dirfd, const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+static int init_sync_objects(struct kw_spool *s)
+{
+	int rc;
+
+	rc = pthread_mutex_init(&s->append_mutex, NULL);
+	if (rc != 0)
+		return rc;
+	rc = pthread_mutex_init(&s->replay_mutex, NULL);
+	if (rc == 0) {
+		rc = pthread_cond_init(&s->synced_cond, NULL);
+		if (rc == 0)
+			return 0;
+		pthread_mutex_destroy(&s->replay_mutex);
+	}
+	pthread_mutex_destroy(&s->append_mutex);
+	return rc;
+}
+
 int kw_spool_open(const char *dir, struct kw_spool **out, char *err,
 		  size_t errlen)
 {
 	struct kw_spool *s = NULL;
-	bool locked = false;
+	struct cursor start;
+	bool locked = false, lost = false;
 	int rc;
 
 	set_err(err, errlen, "%s", "");
@@ -385,19 +623,16 @@ int kw_spool_open(const char *dir, struct kw_spool **out, char *err,
 		set_err(err, errlen, "%s: out of memory", dir);
 		return ENOMEM;
 	}
-	s->dirfd = s->lockfd = s->replayfd = -1;
-	rc = pthread_mutex_init(&s->append_mutex, NULL);
-	if (rc == 0) {
-		rc = pthread_mutex_init(&s->replay_mutex, NULL);
-		if (rc != 0)
-			pthread_mutex_destroy(&s->append_mutex);
-	}
+	s->dirfd = s->lockfd = s->replayfd = s->segfd = -1;
+	s->sync = true;
+	s->segment_size = DEFAULT_SEGMENT_SIZE;
+	rc = init_sync_objects(s);
 	if (rc != 0) {
 		set_err(err, errlen, "%s: %s", dir, strerror(rc));
 		free(s);
 		return rc;
 	}
-	s->mutexes_ready = true;
+	s->ready = true;
 
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->dirfd < 0) {
@@ -408,9 +643,11 @@ int kw_spool_open(const char *dir, struct kw_spool **out, char *err,
 	rc = check_directory(s->dirfd, dir, err, errlen);
 	if (rc != 0)
 		goto done;
-	rc = open_lock_file(s->dirfd, LOCK_NAME, &s->lockfd);
+	rc = open_owned(s->dirfd, LOCK_NAME, O_RDWR | O_CREAT, 0600,
+			&s->lockfd);
 	if (rc == 0)
-		rc = open_lock_file(s->dirfd, REPLAY_LOCK_NAME, &s->replayfd);
+		rc = open_owned(s->dirfd, REPLAY_LOCK_NAME, O_RDWR | O_CREAT,
+				0600, &s->replayfd);
 	if (rc != 0) {
 		set_err(err, errlen, "%s: lock file: %s", dir, strerror(rc));
 		goto done;
@@ -418,9 +655,16 @@ int kw_spool_open(const char *dir, struct kw_spool **out, char *err,
 	rc = lock_exclusive(s->lockfd);
 	locked = rc == 0;
 	if (rc == 0)
-		rc = recover(s);
+		rc = open_newest(s);
+	if (rc == 0)
+		rc = find_start(s->dirfd, &start, &lost);
 	if (rc != 0)
 		set_err(err, errlen, "%s: %s", dir, strerror(rc));
+	else if (lost)
+		set_err(err, errlen,
+			"%s: the replay cursor is missing or damaged; records "
+			"from the oldest segment on will be delivered again",
+			dir);
 done:
 	if (locked)
 		unlock_file(s->lockfd);
@@ -435,70 +679,177 @@ void kw_spool_close(struct kw_spool *s)
 {
 	if (s == NULL)
 		return;
+	if (s->segfd >= 0)
+		close(s->segfd);
 	if (s->replayfd >= 0)
 		close(s->replayfd);
 	if (s->lockfd >= 0)
 		close(s->lockfd);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
-	if (s->mutexes_ready) {
+	if (s->ready) {
+		pthread_cond_destroy(&s->synced_cond);
 		pthread_mutex_destroy(&s->replay_mutex);
 		pthread_mutex_destroy(&s->append_mutex);
 	}
 	free(s);
 }
 
+void kw_spool_set_sync(struct kw_spool *s, bool sync)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->append_mutex);
+	s->sync = sync;
+	pthread_mutex_unlock(&s->append_mutex);
+}
+
+void kw_spool_set_segment_size(struct kw_spool *s, size_t bytes)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->append_mutex);
+	if (bytes == 0)
+		s->segment_size = DEFAULT_SEGMENT_SIZE;
+	else if (bytes > (size_t)INT32_MAX)
+		s->segment_size = INT32_MAX;
+	else
+		s->segment_size = (off_t)bytes;
+	pthread_mutex_unlock(&s->append_mutex);
+}
+
+static bool sync_on(struct kw_spool *s)
+{
+	bool sync;
+
+	pthread_mutex_lock(&s->append_mutex);
+	sync = s->sync;
+	pthread_mutex_unlock(&s->append_mutex);
+	return sync;
+}
+
 /* --- append ---------------------------------------------------------- */
 
-/*
- * Write the LEN bytes of LINE as record SEQ: into a temporary file,
- * synced, then linked under the record's name, then the directory
- * synced.  Returns EEXIST if a record of that number is already there.
- */
-static int write_record(struct kw_spool *s, unsigned long long seq,
-			const char *line, size_t len)
+/* With the append mutex held: a sync of the tickets up to UPTO ended. */
+static void sync_done(struct kw_spool *s, unsigned long long upto, int rc)
 {
-	char temp[NAME_MAX_LEN], name[NAME_MAX_LEN];
-	bool linked = false;
-	int fd, rc;
-
-	snprintf(temp, sizeof(temp), TEMP_PREFIX "%0*llu", RECORD_DIGITS, seq);
-	record_name(seq, name);
-	/* Under the append lock, a temporary file of this name is debris. */
-	if (unlinkat(s->dirfd, temp, 0) != 0 && errno != ENOENT)
-		return last_error();
-	fd = openat(s->dirfd, temp,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return last_error();
-	rc = write_all(fd, line, len);
-	if (rc == 0)
-		rc = sync_fd(fd);
-	if (close(fd) != 0 && rc == 0)
-		rc = last_error();
-	if (rc != 0)
-		goto done;
-	if (linkat(s->dirfd, temp, s->dirfd, name, 0) != 0) {
-		rc = last_error();
-		goto done;
+	/*
+	 * One range of failed tickets, widened by each failure: a ticket
+	 * between two failures may be reported failed although its round
+	 * succeeded, which only errs on the safe side.
+	 */
+	if (rc != 0) {
+		if (s->fail_to == 0)
+			s->fail_from = s->synced + 1;
+		s->fail_to = upto;
+		s->fail_rc = rc;
 	}
-	/* The record is in place: from here on, errors do not undo it. */
-	linked = true;
-	if (unlinkat(s->dirfd, temp, 0) != 0)
-		rc = last_error();
-	if (fsync(s->dirfd) != 0 && rc == 0)
-		rc = last_error();
-done:
-	if (!linked)
-		unlinkat(s->dirfd, temp, 0);
-	return rc;
+	if (upto > s->synced)
+		s->synced = upto;
+	pthread_cond_broadcast(&s->synced_cond);
+}
+
+/*
+ * With both append locks held: append to segment N (FD) from now on,
+ * after syncing what this handle wrote to the old one.
+ */
+static void switch_segment(struct kw_spool *s, int fd, unsigned long long n)
+{
+	if (s->segfd >= 0) {
+		if (s->sync && s->synced < s->written)
+			sync_done(s, s->written,
+				  fdatasync(s->segfd) == 0 ? 0 : last_error());
+		close(s->segfd);
+	}
+	s->segfd = fd;
+	s->segment = n;
+}
+
+/*
+ * With both append locks held: make S->segfd the newest segment, with a
+ * torn last line cut off and room left; *END_OUT is its size.
+ */
+static int current_segment(struct kw_spool *s, off_t *end_out)
+{
+	for (int attempt = 0; attempt < SWITCH_ATTEMPTS; attempt++) {
+		struct segments segs;
+		unsigned long long n;
+		struct stat st;
+		int fd = -1, rc;
+
+		if (fstat(s->segfd, &st) != 0)
+			return last_error();
+		if (st.st_nlink > 0) {
+			rc = cut_torn_line(s->segfd, &st.st_size);
+			if (rc != 0)
+				return rc;
+			if (st.st_size < s->segment_size) {
+				*end_out = st.st_size;
+				return 0;
+			}
+		}
+		rc = scan_segments(s->dirfd, 0, 0, &segs);
+		if (rc != 0)
+			return rc;
+		if (segs.newest > s->segment) {
+			n = segs.newest;
+			rc = open_segment(s->dirfd, n, O_RDWR | O_APPEND, &fd);
+		} else if (s->segment == ULLONG_MAX) {
+			return EOVERFLOW;
+		} else {
+			n = s->segment + 1;
+			rc = create_segment(s->dirfd, n, s->sync, &fd);
+		}
+		/* Someone outside the locks came first: look again. */
+		if (rc == ENOENT || rc == EEXIST)
+			continue;
+		if (rc != 0)
+			return rc;
+		switch_segment(s, fd, n);
+	}
+	return EAGAIN;
+}
+
+/*
+ * With the append mutex held: wait until ticket T is on disk.  The first
+ * waiter syncs for everyone, without the mutex, on a copy of the segment
+ * descriptor (a rotation may close the original meanwhile; it syncs the
+ * old segment itself first).
+ */
+static int wait_synced(struct kw_spool *s, unsigned long long t)
+{
+	while (t > s->synced) {
+		unsigned long long upto;
+		int fd, rc;
+
+		if (s->syncing) {
+			pthread_cond_wait(&s->synced_cond, &s->append_mutex);
+			continue;
+		}
+		s->syncing = true;
+		upto = s->written;
+		fd = fcntl(s->segfd, F_DUPFD_CLOEXEC, 0);
+		pthread_mutex_unlock(&s->append_mutex);
+		if (fd < 0)
+			rc = last_error();
+		else
+			rc = fdatasync(fd) == 0 ? 0 : last_error();
+		if (fd >= 0)
+			close(fd);
+		pthread_mutex_lock(&s->append_mutex);
+		s->syncing = false;
+		sync_done(s, upto, rc);
+	}
+	if (s->fail_to != 0 && t >= s->fail_from && t <= s->fail_to)
+		return s->fail_rc;
+	return 0;
 }
 
 int kw_spool_append(struct kw_spool *s, const struct kw_audit_record *r)
 {
 	char line[KW_AUDIT_LINE_MAX + 1];
-	unsigned long long seq = 0;
 	bool locked = false;
+	off_t start = 0;
 	size_t len;
 	int rc;
 
@@ -516,24 +867,25 @@ int kw_spool_append(struct kw_spool *s, const struct kw_audit_record *r)
 	if (rc != 0)
 		goto done;
 	locked = true;
-	/*
-	 * A number already taken means the counter fell behind (a machine
-	 * crash, an edited lock file): count again from the files.
-	 */
-	for (int attempt = 0; attempt < LINK_ATTEMPTS; attempt++) {
-		rc = next_number(s, attempt > 0, &seq);
-		if (rc != 0)
-			goto done;
-		rc = write_record(s, seq, line, len);
-		if (rc != EEXIST)
-			break;
+	rc = current_segment(s, &start);
+	if (rc != 0)
+		goto done;
+	rc = write_all(s->segfd, line, len);
+	if (rc != 0) {
+		/*
+		 * Take back what part of the line was written.  Should that
+		 * fail too, the next append cuts it off (cut_torn_line).
+		 */
+		int cut = ftruncate(s->segfd, start);
+
+		(void)cut;
+		goto done;
 	}
-	/*
-	 * The record is stored whatever happens to the counter: a counter
-	 * left behind costs a rescan at the next append, nothing more.
-	 */
-	if (rc == 0)
-		(void)write_counter(s->lockfd, seq + 1);
+	unlock_file(s->lockfd);
+	locked = false;
+	s->written++;
+	if (s->sync)
+		rc = wait_synced(s, s->written);
 done:
 	if (locked)
 		unlock_file(s->lockfd);
@@ -541,124 +893,324 @@ done:
 	return rc;
 }
 
+/* --- reading lines --------------------------------------------------- */
+
+enum line_kind {
+	LINE_END,   /* no more bytes */
+	LINE_WHOLE, /* a line and its newline, short enough to be a record */
+	LINE_LONG,  /* a line too long to be a record */
+	LINE_TORN,  /* the last bytes, without a newline */
+};
+
+struct line {
+	enum line_kind kind;
+	const char *text; /* not NUL-terminated, no newline */
+	size_t len;       /* at most KW_AUDIT_LINE_MAX - 1: longer is cut */
+	off_t start, end; /* where it is in the file, newline included */
+};
+
+/* A segment read line by line from an offset. */
+struct reader {
+	int fd;
+	char *buf;  /* READ_CHUNK bytes */
+	off_t base; /* file offset of buf[0] */
+	size_t len; /* bytes in buf */
+	size_t pos; /* where the next line starts in buf */
+};
+
+/* The line at RD->pos is too long: find where it ends, past the buffer. */
+static int skip_long_line(struct reader *rd, struct line *ln)
+{
+	char chunk[COPY_CHUNK];
+	off_t at = rd->base + (off_t)rd->len;
+	int rc;
+
+	ln->text = rd->buf + rd->pos;
+	ln->len = KW_AUDIT_LINE_MAX - 1;
+	ln->start = rd->base + (off_t)rd->pos;
+	ln->kind = LINE_TORN;
+	for (;;) {
+		size_t got;
+		char *nl;
+
+		rc = read_at(rd->fd, chunk, sizeof(chunk), at, &got);
+		if (rc != 0)
+			return rc;
+		nl = memchr(chunk, '\n', got);
+		if (nl != NULL) {
+			ln->kind = LINE_LONG;
+			at += nl - chunk + 1;
+			break;
+		}
+		at += (off_t)got;
+		if (got < sizeof(chunk))
+			break;
+	}
+	ln->end = at;
+	/* TEXT stays valid: the buffer is refilled only by the next call. */
+	rd->base = at;
+	rd->len = rd->pos = 0;
+	return 0;
+}
+
+static int next_line(struct reader *rd, struct line *ln)
+{
+	for (;;) {
+		char *p = rd->buf + rd->pos;
+		size_t avail = rd->len - rd->pos, got;
+		char *nl = memchr(p, '\n', avail);
+		int rc;
+
+		ln->text = p;
+		ln->start = rd->base + (off_t)rd->pos;
+		if (nl != NULL) {
+			size_t len = (size_t)(nl - p);
+
+			ln->kind = len < KW_AUDIT_LINE_MAX ? LINE_WHOLE
+							   : LINE_LONG;
+			ln->len = len < KW_AUDIT_LINE_MAX
+					  ? len
+					  : KW_AUDIT_LINE_MAX - 1;
+			ln->end = ln->start + (off_t)len + 1;
+			rd->pos += len + 1;
+			return 0;
+		}
+		if (avail >= KW_AUDIT_LINE_MAX)
+			return skip_long_line(rd, ln);
+		memmove(rd->buf, p, avail);
+		rd->base += (off_t)rd->pos;
+		rd->pos = 0;
+		rd->len = avail;
+		rc = read_at(rd->fd, rd->buf + avail, READ_CHUNK - avail,
+			     rd->base + (off_t)avail, &got);
+		if (rc != 0)
+			return rc;
+		rd->len += got;
+		if (got > 0)
+			continue;
+		ln->text = rd->buf;
+		ln->start = rd->base;
+		ln->kind = avail == 0 ? LINE_END : LINE_TORN;
+		ln->len = avail;
+		ln->end = rd->base + (off_t)avail;
+		rd->pos = rd->len;
+		return 0;
+	}
+}
+
 /* --- replay ---------------------------------------------------------- */
 
-static int compare_seq(const void *a, const void *b)
-{
-	unsigned long long x = *(const unsigned long long *)a;
-	unsigned long long y = *(const unsigned long long *)b;
+struct replay {
+	struct kw_spool *s;
+	int (*deliver)(const struct kw_audit_record *r, void *arg);
+	void *arg;
+	bool sync;
+	char *buf;           /* the reader's */
+	int badfd;           /* "bad", opened when first needed */
+	struct cursor cur;   /* where the next line starts */
+	struct cursor saved; /* what "cursor" holds */
+	size_t unsaved;      /* records delivered since it was saved */
+	bool lost;           /* no cursor fit: started at the oldest */
+	size_t delivered;
+	size_t bad;
+};
 
-	return (x > y) - (x < y);
+static bool same_cursor(const struct cursor *a, const struct cursor *b)
+{
+	return a->segment == b->segment && a->offset == b->offset;
+}
+
+static int save_progress(struct replay *rp)
+{
+	int rc;
+
+	/*
+	 * Without a cursor that fits, a replay keeps the spool in that state
+	 * until it has delivered everything: a cursor saved half way would
+	 * make the next kw_spool_open() believe that no more than
+	 * KW_SPOOL_REDELIVER_MAX records come again.  Removing the segments
+	 * it finished is safe: it would start at the oldest left anyway.
+	 */
+	if (rp->lost || same_cursor(&rp->cur, &rp->saved))
+		return 0;
+	rc = save_cursor(rp->s->dirfd, &rp->cur, rp->sync);
+	if (rc != 0)
+		return rc;
+	rp->saved = rp->cur;
+	rp->unsaved = 0;
+	return 0;
+}
+
+/* Copy the line LN of the segment at FD to "bad", ending it with '\n'. */
+static int copy_to_bad(struct replay *rp, int fd, const struct line *ln)
+{
+	char chunk[COPY_CHUNK];
+	off_t at = ln->start;
+	int rc = 0;
+
+	if (rp->badfd < 0) {
+		rc = open_owned(rp->s->dirfd, BAD_NAME,
+				O_WRONLY | O_APPEND | O_CREAT, 0600,
+				&rp->badfd);
+		if (rc != 0)
+			return rc;
+	}
+	while (at < ln->end && rc == 0) {
+		size_t want = sizeof(chunk), got;
+
+		if ((off_t)want > ln->end - at)
+			want = (size_t)(ln->end - at);
+		rc = read_at(fd, chunk, want, at, &got);
+		if (rc == 0 && got != want)
+			rc = EIO;
+		if (rc == 0)
+			rc = write_all(rp->badfd, chunk, got);
+		at += (off_t)got;
+	}
+	if (rc == 0 && ln->kind == LINE_TORN)
+		rc = write_all(rp->badfd, "\n", 1);
+	/* Before the cursor moves past it. */
+	if (rc == 0 && rp->sync && fdatasync(rp->badfd) != 0)
+		rc = last_error();
+	return rc;
+}
+
+/* One line: deliver it, or copy it to "bad"; then move the cursor on. */
+static int replay_line(struct replay *rp, int fd, const struct line *ln)
+{
+	struct kw_audit_record r;
+	int rc;
+
+	if (ln->kind == LINE_WHOLE &&
+	    kw_audit_decode(ln->text, ln->len, &r) == 0) {
+		rc = rp->deliver(&r, rp->arg);
+		if (rc != 0)
+			return rc;
+		rp->delivered++;
+		rp->unsaved++;
+	} else {
+		rc = copy_to_bad(rp, fd, ln);
+		if (rc != 0)
+			return rc;
+		rp->bad++;
+	}
+	rp->cur.offset = (unsigned long long)ln->end;
+	return rp->unsaved >= SAVE_EVERY ? save_progress(rp) : 0;
 }
 
 /*
- * Read record file NAME into *R.  Returns 0 with *DECODED telling whether
- * it holds one valid line; ENOENT if it is gone; another errno value if
- * it could not be read.
+ * Replay the segment at the cursor to its end.  In a FINISHED segment (a
+ * newer one exists) a torn last line is bad; in the newest one it may be
+ * a line being written, and it stays.  ENOENT if the segment is gone.
  */
-static int load_record(struct kw_spool *s, const char *name,
-		       struct kw_audit_record *r, bool *decoded)
+static int replay_segment(struct replay *rp, bool finished)
 {
-	char buf[KW_AUDIT_LINE_MAX + 1];
-	struct stat st;
-	size_t len = 0;
-	int fd, rc = 0;
+	struct reader rd = {.buf = rp->buf, .base = (off_t)rp->cur.offset};
+	int rc;
 
-	*decoded = false;
-	fd = openat(s->dirfd, name,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ELOOP ? 0 : last_error();
-	if (fstat(fd, &st) != 0) {
-		rc = last_error();
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)sizeof(buf))
-		goto done;
-	while (len < sizeof(buf)) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+	rc = open_segment(rp->s->dirfd, rp->cur.segment, O_RDONLY, &rd.fd);
+	if (rc != 0)
+		return rc;
+	for (;;) {
+		struct line ln;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = last_error();
-			goto done;
-		}
-		if (n == 0)
+		rc = next_line(&rd, &ln);
+		if (rc != 0 || ln.kind == LINE_END)
 			break;
-		len += (size_t)n;
+		if (ln.kind == LINE_TORN && !finished)
+			break;
+		rc = replay_line(rp, rd.fd, &ln);
+		if (rc != 0)
+			break;
 	}
-	/* One line and its newline; the decoder refuses any other newline. */
-	if (len > 0 && buf[len - 1] == '\n')
-		*decoded = kw_audit_decode(buf, len - 1, r) == 0;
-done:
-	close(fd);
+	close(rd.fd);
 	return rc;
 }
 
-/* Move NAME into bad/ under a name not yet used there. */
-static int quarantine(struct kw_spool *s, const char *name)
+/*
+ * Where this replay starts: a cursor that the last one could not save
+ * (saved now, before anything else is delivered), or the saved one;
+ * segments before it are removed.
+ */
+static int start_replay(struct replay *rp)
 {
-	char target[NAME_MAX_LEN + 16];
-	struct stat st;
-	int badfd = -1, rc = 0;
+	struct kw_spool *s = rp->s;
+	struct segments segs;
+	int rc;
 
-	if (mkdirat(s->dirfd, BAD_DIR, 0700) != 0 && errno != EEXIST)
-		return last_error();
-	badfd = openat(s->dirfd, BAD_DIR,
-		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (badfd < 0)
-		return last_error();
-	if (fstat(badfd, &st) != 0) {
-		rc = last_error();
-		goto done;
+	if (s->has_unsaved) {
+		rc = save_cursor(s->dirfd, &s->unsaved, rp->sync);
+		if (rc != 0)
+			return rc;
+		s->has_unsaved = false;
 	}
-	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		rc = EPERM;
-		goto done;
+	rc = find_start(s->dirfd, &rp->cur, &rp->lost);
+	if (rc != 0)
+		return rc;
+	rp->saved = rp->cur;
+	if (rp->lost) {
+		rp->saved.segment = 0; /* none fits: save one at the end */
+		return 0;
 	}
-	/* Only replays write in bad/, and the replay lock is held. */
-	snprintf(target, sizeof(target), "%s", name);
-	for (int i = 1; fstatat(badfd, target, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	     i++) {
-		if (i == BAD_NAME_ATTEMPTS) {
-			rc = EEXIST;
-			goto done;
+	return scan_segments(s->dirfd, 0, rp->cur.segment, &segs);
+}
+
+/* The segment at the cursor is done, and NEXT is newer: move there. */
+static int leave_segment(struct replay *rp, unsigned long long next)
+{
+	char name[NAME_ROOM];
+	int rc;
+
+	segment_name(rp->cur.segment, name);
+	rp->cur.segment = next;
+	rp->cur.offset = 0;
+	rc = save_progress(rp);
+	if (rc != 0)
+		return rc;
+	if (unlinkat(rp->s->dirfd, name, 0) != 0 && errno != ENOENT)
+		return last_error();
+	return 0;
+}
+
+static int replay_all(struct replay *rp)
+{
+	int rc;
+
+	for (;;) {
+		struct segments segs;
+		bool gone;
+
+		rc = replay_segment(rp, false);
+		gone = rc == ENOENT;
+		if (rc != 0 && !gone)
+			return rc;
+		/* Only now: a newer segment seen later means this one is
+		 * complete, and it is read to its end once more. */
+		rc = scan_segments(rp->s->dirfd, rp->cur.segment, 0, &segs);
+		if (rc != 0)
+			return rc;
+		if (segs.next == 0)
+			return 0;
+		if (!gone) {
+			rc = replay_segment(rp, true);
+			if (rc != 0 && rc != ENOENT)
+				return rc;
 		}
-		snprintf(target, sizeof(target), "%s.%d", name, i);
+		rc = leave_segment(rp, segs.next);
+		if (rc != 0)
+			return rc;
 	}
-	if (errno != ENOENT) {
-		rc = last_error();
-		goto done;
-	}
-	if (renameat(s->dirfd, name, badfd, target) != 0) {
-		rc = last_error();
-		goto done;
-	}
-	rc = sync_fd(badfd);
-	if (rc == 0)
-		rc = sync_fd(s->dirfd);
-done:
-	close(badfd);
-	return rc;
-}
-
-static int remove_record(struct kw_spool *s, const char *name)
-{
-	if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT)
-		return last_error();
-	return sync_fd(s->dirfd);
 }
 
 int kw_spool_replay(struct kw_spool *s,
 		    int (*deliver)(const struct kw_audit_record *r, void *arg),
 		    void *arg, size_t *delivered_out, size_t *bad_out)
 {
-	size_t delivered = 0, bad = 0;
-	struct scan sc = {0};
-	bool mutex_held = false, locked = false;
+	struct replay rp = {.s = s, .deliver = deliver, .arg = arg};
+	bool mutex_held = false, locked = false, started = false;
 	int rc;
 
+	rp.badfd = -1;
 	if (s == NULL || deliver == NULL) {
 		rc = EINVAL;
 		goto done;
@@ -671,62 +1223,129 @@ int kw_spool_replay(struct kw_spool *s,
 	if (rc != 0)
 		goto done;
 	locked = true;
-	rc = scan_spool(s, true, false, &sc);
+	rp.sync = sync_on(s);
+	rp.buf = malloc(READ_CHUNK);
+	if (rp.buf == NULL) {
+		rc = ENOMEM;
+		goto done;
+	}
+	rc = start_replay(&rp);
 	if (rc != 0)
 		goto done;
-	qsort(sc.seqs, sc.count, sizeof(*sc.seqs), compare_seq);
-	for (size_t i = 0; i < sc.count; i++) {
-		char name[NAME_MAX_LEN];
-		struct kw_audit_record r;
-		bool decoded;
-
-		record_name(sc.seqs[i], name);
-		rc = load_record(s, name, &r, &decoded);
-		if (rc == ENOENT) {
-			rc = 0;
-			continue;
-		}
-		if (rc != 0)
-			goto done;
-		if (!decoded) {
-			rc = quarantine(s, name);
-			if (rc != 0)
-				goto done;
-			bad++;
-			continue;
-		}
-		rc = deliver(&r, arg);
-		if (rc != 0)
-			goto done;
-		delivered++;
-		rc = remove_record(s, name);
-		if (rc != 0)
-			goto done;
-	}
+	started = true;
+	rc = replay_all(&rp);
+	if (rc == 0)
+		rp.lost = false;
 done:
-	free(sc.seqs);
+	if (started) {
+		int save_rc = save_progress(&rp);
+
+		if (save_rc != 0) {
+			s->unsaved = rp.cur;
+			s->has_unsaved = true;
+			if (rc == 0)
+				rc = save_rc;
+		}
+	}
+	if (rp.badfd >= 0)
+		close(rp.badfd);
+	free(rp.buf);
 	if (locked)
 		unlock_file(s->replayfd);
 	if (mutex_held)
 		pthread_mutex_unlock(&s->replay_mutex);
 	if (delivered_out != NULL)
-		*delivered_out = delivered;
+		*delivered_out = rp.delivered;
 	if (bad_out != NULL)
-		*bad_out = bad;
+		*bad_out = rp.bad;
+	return rc;
+}
+
+/* --- count and list -------------------------------------------------- */
+
+struct walk {
+	int (*visit)(const char *line, size_t len, void *arg);
+	void *arg;
+	size_t count;
+	char *buf;
+};
+
+/* The whole lines of segment C->segment from C->offset. */
+static int walk_segment(struct kw_spool *s, const struct cursor *c,
+			struct walk *w)
+{
+	struct reader rd = {.buf = w->buf, .base = (off_t)c->offset};
+	int rc;
+
+	rc = open_segment(s->dirfd, c->segment, O_RDONLY, &rd.fd);
+	if (rc != 0)
+		return rc == ENOENT ? 0 : rc;
+	for (;;) {
+		char text[KW_AUDIT_LINE_MAX];
+		struct line ln;
+
+		rc = next_line(&rd, &ln);
+		if (rc != 0 || ln.kind == LINE_END || ln.kind == LINE_TORN)
+			break;
+		w->count++;
+		if (w->visit == NULL)
+			continue;
+		memcpy(text, ln.text, ln.len);
+		text[ln.len] = '\0';
+		rc = w->visit(text, ln.len, w->arg);
+		if (rc != 0)
+			break;
+	}
+	close(rd.fd);
+	return rc;
+}
+
+static int walk_spool(struct kw_spool *s, struct walk *w)
+{
+	struct cursor c;
+	bool lost;
+	int rc;
+
+	w->buf = malloc(READ_CHUNK);
+	if (w->buf == NULL)
+		return ENOMEM;
+	rc = find_start(s->dirfd, &c, &lost);
+	while (rc == 0 && c.segment != 0) {
+		struct segments segs;
+
+		rc = walk_segment(s, &c, w);
+		if (rc != 0)
+			break;
+		rc = scan_segments(s->dirfd, c.segment, 0, &segs);
+		c.segment = segs.next;
+		c.offset = 0;
+	}
+	free(w->buf);
 	return rc;
 }
 
 int kw_spool_count(struct kw_spool *s, size_t *count_out)
 {
-	struct scan sc;
+	struct walk w = {0};
 	int rc;
 
 	if (count_out != NULL)
 		*count_out = 0;
 	if (s == NULL || count_out == NULL)
 		return EINVAL;
-	rc = scan_spool(s, false, false, &sc);
+	rc = walk_spool(s, &w);
 	if (rc == 0)
-		*count_out = sc.count;
+		*count_out = w.count;
 	return rc;
+}
+
+int kw_spool_list(struct kw_spool *s,
+		  int (*visit)(const char *line, size_t len, void *arg),
+		  void *arg)
+{
+	struct walk w = {.visit = visit, .arg = arg};
+
+	if (s == NULL || visit == NULL)
+		return EINVAL;
+	return walk_spool(s, &w);
 }

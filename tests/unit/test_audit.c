@@ -9,18 +9,21 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -997,6 +1000,9 @@ static void test_new_id(void **state)
 
 /* --- the spool ------------------------------------------------------- */
 
+#define SEGMENT_1 "seg.00000000000000000001"
+#define SMALL_SEGMENT 1000 /* about four records */
+
 struct spool_state {
 	char dir[64];
 	struct kw_spool *spool;
@@ -1005,6 +1011,7 @@ struct spool_state {
 	size_t nseen;
 	size_t room;
 	size_t fail_at; /* 1-based call number that fails; 0 never */
+	size_t exit_at; /* 1-based call number that ends the process */
 	size_t calls;
 };
 
@@ -1074,12 +1081,26 @@ static int deliver(const struct kw_audit_record *r, void *arg)
 	struct spool_state *ss = arg;
 
 	ss->calls++;
+	if (ss->exit_at != 0 && ss->calls == ss->exit_at)
+		_exit(0);
 	if (ss->fail_at != 0 && ss->calls == ss->fail_at)
 		return EAGAIN;
 	if (kw_audit_record_check(r) != 0 || ss->nseen == ss->room)
 		return EINVAL;
 	strcpy(ss->seen[ss->nseen++], r->id);
 	return 0;
+}
+
+static void replay_spool(struct spool_state *ss, int expect_rc,
+			 size_t expect_delivered, size_t expect_bad)
+{
+	size_t delivered = 99, bad = 99;
+
+	assert_int_equal(
+		kw_spool_replay(ss->spool, deliver, ss, &delivered, &bad),
+		expect_rc);
+	assert_int_equal(delivered, expect_delivered);
+	assert_int_equal(bad, expect_bad);
 }
 
 static void append_records(struct spool_state *ss, int first, int n)
@@ -1104,128 +1125,438 @@ static void assert_seen(struct spool_state *ss, int first, size_t n)
 	}
 }
 
+static void forget_seen(struct spool_state *ss)
+{
+	ss->nseen = 0;
+	ss->calls = 0;
+	ss->fail_at = 0;
+}
+
+static void spool_path(struct spool_state *ss, const char *name, char path[128])
+{
+	snprintf(path, 128, "%s/%s", ss->dir, name);
+}
+
 static bool exists(struct spool_state *ss, const char *name)
 {
 	char path[128];
 
-	snprintf(path, sizeof(path), "%s/%s", ss->dir, name);
+	spool_path(ss, name, path);
 	return access(path, F_OK) == 0;
 }
 
-static void write_file(struct spool_state *ss, const char *name,
-		       const char *text)
+/* Write TEXT into the spool's file NAME, as MODE "w" or "a" of fopen. */
+static void put_file(struct spool_state *ss, const char *name, const char *mode,
+		     const char *text)
 {
 	char path[128];
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "%s/%s", ss->dir, name);
-	fp = fopen(path, "w");
+	spool_path(ss, name, path);
+	fp = fopen(path, mode);
 	assert_non_null(fp);
 	assert_int_equal(fputs(text, fp) >= 0, 1);
 	assert_int_equal(fclose(fp), 0);
 }
 
+/* The spool's file NAME, NUL-terminated; free it. */
+static char *slurp(struct spool_state *ss, const char *name, size_t *len_out)
+{
+	char path[128];
+	struct stat st;
+	char *text;
+	FILE *fp;
+
+	spool_path(ss, name, path);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(fstat(fileno(fp), &st), 0);
+	text = calloc(1, (size_t)st.st_size + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)st.st_size, fp),
+			 (size_t)st.st_size);
+	assert_int_equal(fclose(fp), 0);
+	if (len_out != NULL)
+		*len_out = (size_t)st.st_size;
+	return text;
+}
+
+static size_t count_segments(struct spool_state *ss)
+{
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	d = opendir(ss->dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "seg.", 4) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
 static void test_spool_append_replay(void **state)
 {
 	struct spool_state *ss = *state;
-	size_t delivered = 99, bad = 99;
+	char *cursor;
 
 	open_spool(ss);
+	assert_true(exists(ss, SEGMENT_1));
+	assert_true(exists(ss, "cursor"));
 	assert_int_equal(spool_count(ss), 0);
 	append_records(ss, 1, SPOOL_RECORDS);
 	assert_int_equal(spool_count(ss), SPOOL_RECORDS);
-	assert_true(exists(ss, "00000000000000000001.rec"));
-	assert_true(exists(ss, "00000000000000000100.rec"));
 
 	open_spool(ss);
 	assert_int_equal(spool_count(ss), SPOOL_RECORDS);
-	assert_int_equal(
-		kw_spool_replay(ss->spool, deliver, ss, &delivered, &bad), 0);
-	assert_int_equal(delivered, SPOOL_RECORDS);
-	assert_int_equal(bad, 0);
+	replay_spool(ss, 0, SPOOL_RECORDS, 0);
 	assert_seen(ss, 1, SPOOL_RECORDS);
 	assert_int_equal(spool_count(ss), 0);
+	cursor = slurp(ss, "cursor", NULL);
+	assert_int_equal(strlen(cursor), 42);
+	assert_int_equal(strncmp(cursor, "00000000000000000001 ", 21), 0);
+	free(cursor);
+	assert_false(exists(ss, "cursor.tmp"));
+	assert_false(exists(ss, "bad"));
 
-	/* Numbers go on growing after a replay emptied the spool. */
-	append_records(ss, 101, 1);
-	assert_true(exists(ss, "00000000000000000101.rec"));
+	/* Nothing twice; without sync, records go the same way. */
+	forget_seen(ss);
+	replay_spool(ss, 0, 0, 0);
+	kw_spool_set_sync(ss->spool, false);
+	append_records(ss, 101, 2);
+	assert_int_equal(spool_count(ss), 2);
+	replay_spool(ss, 0, 2, 0);
+	assert_seen(ss, 101, 2);
+	assert_int_equal(count_segments(ss), 1);
 }
 
 static void test_spool_delivery_fails(void **state)
 {
 	struct spool_state *ss = *state;
-	size_t delivered = 0;
 
 	open_spool(ss);
 	append_records(ss, 1, SPOOL_RECORDS);
 	ss->fail_at = 37;
-	assert_int_equal(
-		kw_spool_replay(ss->spool, deliver, ss, &delivered, NULL),
-		EAGAIN);
-	assert_int_equal(delivered, 36);
+	replay_spool(ss, EAGAIN, 36, 0);
 	assert_int_equal(spool_count(ss), 64);
 	assert_seen(ss, 1, 36);
 
-	ss->fail_at = 0;
-	ss->nseen = 0;
-	assert_int_equal(
-		kw_spool_replay(ss->spool, deliver, ss, &delivered, NULL), 0);
-	assert_int_equal(delivered, 64);
+	forget_seen(ss);
+	replay_spool(ss, 0, 64, 0);
 	assert_seen(ss, 37, 64);
 	assert_int_equal(spool_count(ss), 0);
 }
 
-static void test_spool_temp_removed(void **state)
+/* Progress survives closing: a new handle starts where the last stopped. */
+static void test_spool_cursor_saved(void **state)
 {
 	struct spool_state *ss = *state;
-	char line[KW_AUDIT_LINE_MAX + 1];
-	struct kw_audit_record r;
-	size_t delivered = 0;
 
 	open_spool(ss);
-	append_records(ss, 1, 3);
-	/* A crash between write and link: a good record, never confirmed. */
-	base_record(&r, 50);
-	assert_int_equal(kw_audit_encode(&r, line, sizeof(line) - 1, NULL), 0);
-	strcat(line, "\n");
-	write_file(ss, "tmp.00000000000000000004", line);
+	append_records(ss, 1, SPOOL_RECORDS);
+	ss->fail_at = 11;
+	replay_spool(ss, EAGAIN, 10, 0);
 	kw_spool_close(ss->spool);
 	ss->spool = NULL;
 
 	open_spool(ss);
-	assert_false(exists(ss, "tmp.00000000000000000004"));
-	assert_int_equal(spool_count(ss), 3);
+	assert_int_equal(spool_count(ss), SPOOL_RECORDS - 10);
+	forget_seen(ss);
+	replay_spool(ss, 0, SPOOL_RECORDS - 10, 0);
+	assert_seen(ss, 11, SPOOL_RECORDS - 10);
+}
+
+/*
+ * A replay that dies without saving its progress: the next one delivers
+ * again at most KW_SPOOL_REDELIVER_MAX records, then the rest, in order.
+ */
+static void test_spool_crash_redelivery(void **state)
+{
+	struct spool_state *ss = *state;
+	const size_t crash_at = 100, total = 200;
+	size_t first, delivered = 0;
+	int status;
+	pid_t pid;
+
+	open_spool(ss);
+	append_records(ss, 1, (int)total);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct kw_spool *own = NULL;
+
+		kw_spool_close(ss->spool);
+		ss->spool = NULL;
+		if (kw_spool_open(ss->dir, &own, NULL, 0) != 0)
+			_exit(2);
+		ss->exit_at = crash_at;
+		kw_spool_replay(own, deliver, ss, NULL, NULL);
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	open_spool(ss);
 	assert_int_equal(
 		kw_spool_replay(ss->spool, deliver, ss, &delivered, NULL), 0);
-	assert_int_equal(delivered, 3);
-	assert_seen(ss, 1, 3);
+	assert_int_equal(delivered, ss->nseen);
+	assert_true(ss->nseen > 0);
+	assert_int_equal(sscanf(ss->seen[0], "rec-%zu", &first), 1);
+	assert_true(first + KW_SPOOL_REDELIVER_MAX >= crash_at);
+	assert_true(first <= crash_at);
+	assert_seen(ss, (int)first, total - first + 1);
+}
+
+static void test_spool_cursor_lost(void **state)
+{
+	struct spool_state *ss = *state;
+	char err[256], path[128];
+
+	/* A new spool without a cursor has nothing to deliver again. */
+	open_spool(ss);
+	spool_path(ss, "cursor", path);
+	assert_int_equal(unlink(path), 0);
+	open_spool(ss);
+
+	append_records(ss, 1, 5);
+	replay_spool(ss, 0, 5, 0);
+	put_file(ss, "cursor", "w", "00000000000000000001 junk\n");
+	kw_spool_close(ss->spool);
+	ss->spool = NULL;
+	assert_int_equal(kw_spool_open(ss->dir, &ss->spool, err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(err, "cursor"));
+	forget_seen(ss);
+	replay_spool(ss, 0, 5, 0);
+	assert_seen(ss, 1, 5);
+	open_spool(ss);
+
+	/* A cursor past the end of its segment does not fit either. */
+	put_file(ss, "cursor", "w",
+		 "00000000000000000001 00000000000000999999\n");
+	kw_spool_close(ss->spool);
+	ss->spool = NULL;
+	assert_int_equal(kw_spool_open(ss->dir, &ss->spool, err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(err, "cursor"));
+	assert_int_equal(spool_count(ss), 5);
+
+	/* Until a replay gets through, every open says so again. */
+	forget_seen(ss);
+	ss->fail_at = 3;
+	replay_spool(ss, EAGAIN, 2, 0);
+	kw_spool_close(ss->spool);
+	ss->spool = NULL;
+	assert_int_equal(kw_spool_open(ss->dir, &ss->spool, err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(err, "cursor"));
+	forget_seen(ss);
+	replay_spool(ss, 0, 5, 0);
+	assert_seen(ss, 1, 5);
+	open_spool(ss);
+	replay_spool(ss, 0, 0, 0);
+}
+
+/*
+ * A line without its newline at the end of the newest segment may still
+ * be being written: it is not delivered.  Completed, it is; left torn, the
+ * next append or open cuts it off, as its append never returned.
+ */
+static void test_spool_torn_line(void **state)
+{
+	struct spool_state *ss = *state;
+	char line[KW_AUDIT_LINE_MAX + 1], first[KW_AUDIT_LINE_MAX];
+	struct kw_audit_record r;
+	size_t half, len;
+	char *text;
+
+	open_spool(ss);
+	append_records(ss, 1, 3);
+	base_record(&r, 4);
+	assert_int_equal(kw_audit_encode(&r, line, sizeof(line) - 1, &len), 0);
+	half = len / 2;
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	memcpy(first, line, half);
+	first[half] = '\0';
+	put_file(ss, SEGMENT_1, "a", first);
+	replay_spool(ss, 0, 3, 0);
+	assert_int_equal(spool_count(ss), 0);
+	put_file(ss, SEGMENT_1, "a", line + half);
+	assert_int_equal(spool_count(ss), 1);
+	replay_spool(ss, 0, 1, 0);
+	assert_seen(ss, 1, 4);
+
+	put_file(ss, SEGMENT_1, "a", "v=1 id=torn-by-append tim");
+	append_records(ss, 5, 1);
+	replay_spool(ss, 0, 1, 0);
+	assert_seen(ss, 1, 5);
+	text = slurp(ss, SEGMENT_1, &len);
+	assert_null(strstr(text, "torn-by-append"));
+	assert_int_equal(text[len - 1], '\n');
+	free(text);
+
+	put_file(ss, SEGMENT_1, "a", "v=1 id=torn-by-open tim");
+	open_spool(ss);
+	text = slurp(ss, SEGMENT_1, &len);
+	assert_null(strstr(text, "torn-by-open"));
+	assert_int_equal(text[len - 1], '\n');
+	free(text);
+	replay_spool(ss, 0, 0, 0);
+}
+
+/* A write that fails half way leaves nothing of its line behind. */
+static void test_spool_short_write(void **state)
+{
+	struct spool_state *ss = *state;
+	struct stat st;
+	char path[128];
+	int status;
+	pid_t pid;
+
+	open_spool(ss);
+	append_records(ss, 1, 3);
+	spool_path(ss, SEGMENT_1, path);
+	assert_int_equal(stat(path, &st), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit lim = {(rlim_t)st.st_size + 100,
+				     (rlim_t)st.st_size + 100};
+		struct kw_audit_record r;
+		struct stat after;
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+			_exit(2);
+		base_record(&r, 4);
+		if (kw_spool_append(ss->spool, &r) != EFBIG)
+			_exit(3);
+		if (stat(path, &after) != 0 || after.st_size != st.st_size)
+			_exit(4);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	append_records(ss, 4, 1);
+	replay_spool(ss, 0, 4, 0);
+	assert_seen(ss, 1, 4);
 }
 
 static void test_spool_corrupt(void **state)
 {
 	struct spool_state *ss = *state;
-	size_t delivered = 0, bad = 0;
+	char long_line[KW_AUDIT_LINE_MAX + 100];
+	char *bad;
 
 	open_spool(ss);
-	append_records(ss, 1, 10);
-	write_file(ss, "00000000000000000004.rec", "v=1 garbage\n");
-	/* A good line without its newline is not a finished record. */
-	write_file(ss, "00000000000000000007.rec", golden_line);
-	/* Files that are not records are left alone. */
-	write_file(ss, "notes.txt", "hello\n");
+	append_records(ss, 1, 3);
+	put_file(ss, SEGMENT_1, "a", "v=1 garbage\n");
+	append_records(ss, 4, 3);
+	memset(long_line, 'x', sizeof(long_line) - 2);
+	long_line[sizeof(long_line) - 2] = '\n';
+	long_line[sizeof(long_line) - 1] = '\0';
+	put_file(ss, SEGMENT_1, "a", long_line);
+	append_records(ss, 7, 4);
+	/* Files that are not the spool's are left alone. */
+	put_file(ss, "notes.txt", "w", "hello\n");
 
-	assert_int_equal(
-		kw_spool_replay(ss->spool, deliver, ss, &delivered, &bad), 0);
-	assert_int_equal(delivered, 8);
-	assert_int_equal(bad, 2);
-	assert_int_equal(ss->nseen, 8);
-	assert_string_equal(ss->seen[2], "rec-0003");
-	assert_string_equal(ss->seen[3], "rec-0005");
-	assert_string_equal(ss->seen[7], "rec-0010");
-	assert_true(exists(ss, "bad/00000000000000000004.rec"));
-	assert_true(exists(ss, "bad/00000000000000000007.rec"));
+	assert_int_equal(spool_count(ss), 12);
+	replay_spool(ss, 0, 10, 2);
+	assert_seen(ss, 1, 10);
+	bad = slurp(ss, "bad", NULL);
+	assert_int_equal(strncmp(bad, "v=1 garbage\n", 12), 0);
+	assert_string_equal(bad + 12, long_line);
+	free(bad);
 	assert_true(exists(ss, "notes.txt"));
 	assert_int_equal(spool_count(ss), 0);
+	replay_spool(ss, 0, 0, 0);
+}
+
+/*
+ * Small segments: appends span many, a replay delivers them in order and
+ * removes those it finished; a torn line at the end of an older segment
+ * is bad, not a line being written.
+ */
+static void test_spool_rotation(void **state)
+{
+	struct spool_state *ss = *state;
+	size_t segments;
+	char *bad;
+
+	open_spool(ss);
+	kw_spool_set_segment_size(ss->spool, SMALL_SEGMENT);
+	append_records(ss, 1, SPOOL_RECORDS);
+	segments = count_segments(ss);
+	assert_true(segments >= 10);
+	assert_true(exists(ss, "seg.00000000000000000002"));
+	put_file(ss, SEGMENT_1, "a", "v=1 torn-old");
+	assert_int_equal(spool_count(ss), SPOOL_RECORDS);
+
+	ss->fail_at = 51;
+	replay_spool(ss, EAGAIN, 50, 1);
+	assert_seen(ss, 1, 50);
+	assert_false(exists(ss, SEGMENT_1));
+	assert_true(count_segments(ss) < segments);
+	bad = slurp(ss, "bad", NULL);
+	assert_string_equal(bad, "v=1 torn-old\n");
+	free(bad);
+
+	forget_seen(ss);
+	replay_spool(ss, 0, SPOOL_RECORDS - 50, 0);
+	assert_seen(ss, 51, SPOOL_RECORDS - 50);
+	assert_int_equal(count_segments(ss), 1);
+	assert_int_equal(spool_count(ss), 0);
+
+	/* The newest segment takes the next records; nothing comes twice. */
+	forget_seen(ss);
+	append_records(ss, 101, 10);
+	replay_spool(ss, 0, 10, 0);
+	assert_seen(ss, 101, 10);
+	kw_spool_set_segment_size(ss->spool, 0);
+}
+
+struct listing {
+	size_t n;
+	size_t stop_at;
+	char first[KW_AUDIT_LINE_MAX];
+};
+
+static int visit_line(const char *line, size_t len, void *arg)
+{
+	struct listing *l = arg;
+
+	assert_int_equal(strlen(line), len);
+	if (l->n == 0)
+		strcpy(l->first, line);
+	l->n++;
+	return l->n == l->stop_at ? ECANCELED : 0;
+}
+
+static void test_spool_list(void **state)
+{
+	struct spool_state *ss = *state;
+	struct listing l = {0};
+	char line[KW_AUDIT_LINE_MAX];
+	struct kw_audit_record r;
+
+	open_spool(ss);
+	append_records(ss, 1, 3);
+	assert_int_equal(kw_spool_list(ss->spool, visit_line, &l), 0);
+	assert_int_equal(l.n, 3);
+	base_record(&r, 1);
+	assert_int_equal(kw_audit_encode(&r, line, sizeof(line), NULL), 0);
+	assert_string_equal(l.first, line);
+
+	l = (struct listing){.stop_at = 2};
+	assert_int_equal(kw_spool_list(ss->spool, visit_line, &l), ECANCELED);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(spool_count(ss), 3);
+	assert_int_equal(kw_spool_list(NULL, visit_line, &l), EINVAL);
+	assert_int_equal(kw_spool_list(ss->spool, NULL, NULL), EINVAL);
 }
 
 static void test_spool_refuses(void **state)
@@ -1235,11 +1566,14 @@ static void test_spool_refuses(void **state)
 	struct kw_spool *s = (struct kw_spool *)ss;
 	struct kw_audit_record r;
 	char err[256], path[128];
+	size_t len = 99;
+	char *text;
 
 	assert_int_equal(chmod(ss->dir, 0777), 0);
 	assert_int_equal(kw_spool_open(ss->dir, &s, err, sizeof(err)), EPERM);
 	assert_null(s);
 	assert_non_null(strstr(err, "writable"));
+	assert_false(exists(ss, SEGMENT_1));
 	assert_int_equal(chmod(ss->dir, 0720), 0);
 	assert_int_equal(kw_spool_open(ss->dir, &s, err, sizeof(err)), EPERM);
 	assert_int_equal(chmod(ss->dir, 0700), 0);
@@ -1247,7 +1581,7 @@ static void test_spool_refuses(void **state)
 	snprintf(path, sizeof(path), "%s/missing", ss->dir);
 	assert_int_equal(kw_spool_open(path, &s, err, sizeof(err)), ENOENT);
 	assert_non_null(strstr(err, "missing"));
-	write_file(ss, "file", "x\n");
+	put_file(ss, "file", "w", "x\n");
 	snprintf(path, sizeof(path), "%s/file", ss->dir);
 	assert_int_equal(kw_spool_open(path, &s, err, sizeof(err)), ENOTDIR);
 	assert_int_equal(kw_spool_open(NULL, &s, err, sizeof(err)), EINVAL);
@@ -1258,12 +1592,26 @@ static void test_spool_refuses(void **state)
 	strcpy(r.reason, "Not A Token");
 	assert_int_equal(kw_spool_append(ss->spool, &r), EINVAL);
 	assert_int_equal(spool_count(ss), 0);
-	assert_false(exists(ss, "tmp.00000000000000000001"));
+	text = slurp(ss, SEGMENT_1, &len);
+	assert_int_equal(len, 0);
+	free(text);
 	assert_int_equal(kw_spool_append(NULL, &r), EINVAL);
 	assert_int_equal(kw_spool_replay(ss->spool, NULL, NULL, NULL, NULL),
 			 EINVAL);
 	assert_int_equal(kw_spool_count(NULL, NULL), EINVAL);
+	assert_int_equal(kw_spool_count(ss->spool, NULL), EINVAL);
+	kw_spool_set_sync(NULL, false);
+	kw_spool_set_segment_size(NULL, 1);
 	kw_spool_close(NULL);
+
+	/* A segment that is a symbolic link is not followed. */
+	kw_spool_close(ss->spool);
+	ss->spool = NULL;
+	spool_path(ss, SEGMENT_1, path);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink("/dev/null", path), 0);
+	assert_int_equal(kw_spool_open(ss->dir, &s, err, sizeof(err)), EPERM);
+	assert_null(s);
 }
 
 struct appender {
@@ -1286,21 +1634,6 @@ static void *append_thread(void *arg)
 	return NULL;
 }
 
-/*
- * The names in the spool directory are exactly 1 ... N: each append took
- * a number of its own, and none was skipped.
- */
-static void assert_numbered(struct spool_state *ss, size_t n)
-{
-	for (size_t i = 1; i <= n; i++) {
-		char name[32];
-
-		snprintf(name, sizeof(name), "%020zu.rec", i);
-		assert_true(exists(ss, name));
-	}
-	assert_int_equal(spool_count(ss), n);
-}
-
 /* Each writer's records came back in its own order, none twice. */
 static void assert_each_in_order(struct spool_state *ss, int writers,
 				 int per_writer)
@@ -1319,12 +1652,12 @@ static void assert_each_in_order(struct spool_state *ss, int writers,
 	}
 }
 
+/* Two threads append at once, sharing syncs. */
 static void test_spool_threads(void **state)
 {
 	struct spool_state *ss = *state;
 	struct appender a[2];
 	pthread_t t[2];
-	size_t delivered = 0;
 
 	open_spool(ss);
 	for (int i = 0; i < 2; i++) {
@@ -1336,23 +1669,25 @@ static void test_spool_threads(void **state)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 		assert_int_equal(a[i].rc, 0);
 	}
-	assert_numbered(ss, 2 * THREAD_RECORDS);
-	assert_int_equal(
-		kw_spool_replay(ss->spool, deliver, ss, &delivered, NULL), 0);
-	assert_int_equal(delivered, 2 * THREAD_RECORDS);
+	assert_int_equal(spool_count(ss), 2 * THREAD_RECORDS);
+	replay_spool(ss, 0, 2 * THREAD_RECORDS, 0);
 	assert_each_in_order(ss, 2, THREAD_RECORDS);
 }
 
-/* Two processes, each with its own handle, append to one spool at once. */
+/*
+ * Two processes, each with its own handle, append to one spool at once,
+ * with small segments, so that each also moves to segments that the other
+ * started.  Every line decodes: none was interleaved with another.
+ */
 static void test_spool_processes(void **state)
 {
 	struct spool_state *ss = *state;
 	struct appender a;
-	size_t delivered = 0;
 	int status;
 	pid_t pid;
 
 	open_spool(ss);
+	kw_spool_set_segment_size(ss->spool, 4 * SMALL_SEGMENT);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -1361,6 +1696,7 @@ static void test_spool_processes(void **state)
 		kw_spool_close(ss->spool);
 		if (kw_spool_open(ss->dir, &own, NULL, 0) != 0)
 			_exit(2);
+		kw_spool_set_segment_size(own, 4 * SMALL_SEGMENT);
 		a = (struct appender){own, 1, 0};
 		append_thread(&a);
 		kw_spool_close(own);
@@ -1373,29 +1709,10 @@ static void test_spool_processes(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_int_equal(a.rc, 0);
 
-	assert_numbered(ss, 2 * THREAD_RECORDS);
-	assert_int_equal(
-		kw_spool_replay(ss->spool, deliver, ss, &delivered, NULL), 0);
+	assert_true(count_segments(ss) > 10);
+	assert_int_equal(spool_count(ss), 2 * THREAD_RECORDS);
+	replay_spool(ss, 0, 2 * THREAD_RECORDS, 0);
 	assert_each_in_order(ss, 2, THREAD_RECORDS);
-}
-
-/* A counter behind the files (a machine crash) never overwrites one. */
-static void test_spool_stale_counter(void **state)
-{
-	struct spool_state *ss = *state;
-	size_t delivered = 0;
-
-	open_spool(ss);
-	append_records(ss, 1, 5);
-	write_file(ss, "lock", "00000000000000000002\n");
-	append_records(ss, 6, 1);
-	assert_true(exists(ss, "00000000000000000006.rec"));
-	write_file(ss, "lock", "junk");
-	append_records(ss, 7, 1);
-	assert_true(exists(ss, "00000000000000000007.rec"));
-	assert_int_equal(
-		kw_spool_replay(ss->spool, deliver, ss, &delivered, NULL), 0);
-	assert_seen(ss, 1, 7);
 }
 
 int main(void)
@@ -1483,17 +1800,27 @@ int main(void)
 						spool_setup, spool_teardown),
 		cmocka_unit_test_setup_teardown(test_spool_delivery_fails,
 						spool_setup, spool_teardown),
-		cmocka_unit_test_setup_teardown(test_spool_temp_removed,
+		cmocka_unit_test_setup_teardown(test_spool_cursor_saved,
+						spool_setup, spool_teardown),
+		cmocka_unit_test_setup_teardown(test_spool_crash_redelivery,
+						spool_setup, spool_teardown),
+		cmocka_unit_test_setup_teardown(test_spool_cursor_lost,
+						spool_setup, spool_teardown),
+		cmocka_unit_test_setup_teardown(test_spool_torn_line,
+						spool_setup, spool_teardown),
+		cmocka_unit_test_setup_teardown(test_spool_short_write,
 						spool_setup, spool_teardown),
 		cmocka_unit_test_setup_teardown(test_spool_corrupt, spool_setup,
+						spool_teardown),
+		cmocka_unit_test_setup_teardown(test_spool_rotation,
+						spool_setup, spool_teardown),
+		cmocka_unit_test_setup_teardown(test_spool_list, spool_setup,
 						spool_teardown),
 		cmocka_unit_test_setup_teardown(test_spool_refuses, spool_setup,
 						spool_teardown),
 		cmocka_unit_test_setup_teardown(test_spool_threads, spool_setup,
 						spool_teardown),
 		cmocka_unit_test_setup_teardown(test_spool_processes,
-						spool_setup, spool_teardown),
-		cmocka_unit_test_setup_teardown(test_spool_stale_counter,
 						spool_setup, spool_teardown),
 	};
 	enum {
