@@ -30,6 +30,7 @@
  */
 #define KW_PAM_DATA_REQUEST_ID "keyward.request_id"
 #define KW_PAM_DATA_CANONICAL_USER "keyward.canonical_user"
+#define KW_PAM_DATA_TICKET "keyward.ticket"
 
 /* The longest log line a decision writes, context included. */
 #define KW_PAM_LINE_MAX 1024
@@ -239,6 +240,19 @@ void kw_pam_set_canonical_user(pam_handle_t *pamh, const char *canonical)
 		return;
 	/* Only the log uses it: failing to keep it changes no decision. */
 	(void)set_string_data(pamh, KW_PAM_DATA_CANONICAL_USER, canonical);
+}
+
+const char *kw_pam_ticket(pam_handle_t *pamh)
+{
+	return get_string_data(pamh, KW_PAM_DATA_TICKET);
+}
+
+void kw_pam_set_ticket(pam_handle_t *pamh, const char *ticket)
+{
+	if (ticket == NULL || ticket[0] == '\0')
+		return;
+	/* Without it the code step refuses: that fails closed. */
+	(void)set_string_data(pamh, KW_PAM_DATA_TICKET, ticket);
 }
 
 /* ---- the request ------------------------------------------------------- */

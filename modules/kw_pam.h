@@ -26,6 +26,7 @@
 enum kw_pam_arg_set {
 	KW_PAM_ARGS_PASSWORD, /* tenant=, use_first_pass, try_first_pass */
 	KW_PAM_ARGS_ACCESS,   /* tenant=, role= */
+	KW_PAM_ARGS_TOTP,     /* tenant= */
 };
 
 struct kw_pam_args {
@@ -75,6 +76,14 @@ const char *kw_pam_canonical_user(pam_handle_t *pamh);
 
 /* Keep CANONICAL on the handle for later modules of the transaction. */
 void kw_pam_set_canonical_user(pam_handle_t *pamh, const char *canonical);
+
+/*
+ * The ticket keywardd gave for this transaction's accepted password
+ * (kept by pam_keyward_password), which pam_keyward_totp must show; NULL
+ * if there is none.
+ */
+const char *kw_pam_ticket(pam_handle_t *pamh);
+void kw_pam_set_ticket(pam_handle_t *pamh, const char *ticket);
 
 /*
  * Fill the user, service, rhost, tty, tenant and request id of REQ from

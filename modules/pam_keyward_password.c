@@ -6,7 +6,10 @@
  * Linux-PAM documents them), refuse an empty password, ask keywardd,
  * map its answer to a PAM code, log the decision, wipe.  A keywardd that
  * cannot be reached, or a directory that keywardd cannot reach, refuses
- * the login: nothing but an OK from keywardd ever gives PAM_SUCCESS.
+ * the login: nothing but an OK from keywardd ever gives PAM_SUCCESS, and
+ * an empty password never does, whatever keywardd says (it gets the
+ * attempt all the same, to record it, and refuses it before asking the
+ * directory).
  *
  * Every refusal that depends on the account (unknown user, wrong
  * password, deactivated user, suspended tenant, an invalid name) returns
@@ -62,11 +65,6 @@ static int get_password(pam_handle_t *pamh, const struct kw_pam_ctx *ctx,
 	if (ret != PAM_SUCCESS || password == NULL) {
 		kw_pam_log(ctx, LOG_NOTICE, "no password: %s",
 			   pam_strerror(pamh, ret));
-		return PAM_AUTH_ERR;
-	}
-	/* An LDAP bind with an empty password is an anonymous success. */
-	if (password[0] == '\0') {
-		kw_pam_log(ctx, LOG_NOTICE, "empty password refused");
 		return PAM_AUTH_ERR;
 	}
 	len = strlen(password);
@@ -140,8 +138,15 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	/* 4. Ask keywardd and decide. */
 	call_ret = kw_pam_call(&args, &req, &reply, err, sizeof(err));
 	ret = auth_result(call_ret, reply.status);
+	/* An LDAP bind with an empty password is an anonymous success. */
+	if (req.password[0] == '\0') {
+		kw_pam_log(&ctx, LOG_NOTICE, "empty password refused");
+		ret = PAM_AUTH_ERR;
+		goto done;
+	}
 	if (ret == PAM_SUCCESS) {
 		kw_pam_set_canonical_user(pamh, reply.canonical_user);
+		kw_pam_set_ticket(pamh, reply.ticket);
 		ctx.canonical_user = kw_pam_canonical_user(pamh);
 	}
 

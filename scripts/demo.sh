@@ -11,7 +11,8 @@
 # Then it starts keywardd and logs alice in through the example stack
 # etc/pam.d/keyward-login, run by pamtester under pam_wrapper (so that
 # the host's /etc/pam.d is not touched): once with her password, once
-# with a wrong one, and shows keywardd's log of both decisions.
+# with a wrong one, and shows keywardd's log of the decisions and the
+# tenant's audit log, whose chain it verifies.
 # Without --keep everything is stopped and removed at the end; with
 # --keep the directory and keywardd keep running and the script prints
 # how to reach them and how to stop them.
@@ -148,8 +149,19 @@ else
 	echo "=> the wrong password is refused"
 fi
 
-step "keywardd's log of the two decisions"
-grep -E 'outcome=' "$KWD_LOG" | tail -n 4
+step "keywardd's log of the decisions"
+grep -E 'outcome=' "$KWD_LOG" | tail -n 5
+
+step "the same attempts in demo's audit log (kwadm audit --tenant demo)"
+# keywardd delivers records just after it answers: wait for them.
+i=0
+while [ $i -lt 100 ] &&
+	[ "$(kwadm --json audit --tenant demo | grep -c .)" -lt 3 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+show kwadm audit --tenant demo
+show kwadm audit verify --tenant demo
 
 if [ -n "$keep" ]; then
 	step "left running"

@@ -13,6 +13,7 @@ PACKAGES="
 	slapd ldap-utils oathtool openssl
 	libpam-wrapper libpamtest0-dev pamtester libnss-wrapper
 	valgrind clang-format
+	openssh-server openssh-client
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -306,7 +306,9 @@ static int start(struct daemon_state *st)
 	st->srv.conf = conf; /* freed by stop() from here on */
 	kw_log_set_level(conf->log_priority);
 	if (getrandom(st->srv.name_key, sizeof(st->srv.name_key), 0) !=
-	    (ssize_t)sizeof(st->srv.name_key)) {
+		    (ssize_t)sizeof(st->srv.name_key) ||
+	    getrandom(st->srv.ticket_key, sizeof(st->srv.ticket_key), 0) !=
+		    (ssize_t)sizeof(st->srv.ticket_key)) {
 		kw_log(LOG_ERR, "getrandom: %s", strerror(errno));
 		return EIO;
 	}
@@ -328,6 +330,9 @@ static int start(struct daemon_state *st)
 		return rc;
 	}
 	check_directory(conf);
+	rc = kwd_audit_start(&st->srv, conf);
+	if (rc != 0)
+		return rc;
 	rc = kwd_server_start(&st->srv, conf);
 	if (rc != 0)
 		return rc;
@@ -350,9 +355,11 @@ static int stop(struct daemon_state *st)
 	rc = kwd_server_stop(&st->srv, KWD_DRAIN_TIMEOUT_MS);
 	if (rc != 0)
 		return rc; /* workers still run: free nothing under them */
+	kwd_audit_stop(&st->srv);
 	kwd_conf_put(&st->srv, st->srv.conf);
 	st->srv.conf = NULL;
 	kw_wipe(st->srv.name_key, sizeof(st->srv.name_key));
+	kw_wipe(st->srv.ticket_key, sizeof(st->srv.ticket_key));
 	if (st->signal_fd >= 0)
 		close(st->signal_fd);
 	if (st->srv.n_workers > 0)
@@ -367,7 +374,9 @@ int main(int argc, char **argv)
 			.not_empty = PTHREAD_COND_INITIALIZER,
 			.not_full = PTHREAD_COND_INITIALIZER,
 			.exited = PTHREAD_COND_INITIALIZER,
-			.handover = {.lock = PTHREAD_MUTEX_INITIALIZER}},
+			.handover = {.lock = PTHREAD_MUTEX_INITIALIZER},
+			.audit = {.lock = PTHREAD_MUTEX_INITIALIZER,
+				  .wake = PTHREAD_COND_INITIALIZER}},
 		.listen_fd = -1,
 		.signal_fd = -1,
 	};

@@ -16,8 +16,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <limits.h>
+
+#include "kw_audit.h"
 #include "kw_config.h"
 #include "kw_dir.h"
+#include "kw_keys.h"
 #include "kw_proto.h"
 
 /* How long a client may take to send its request, and to take the reply. */
@@ -30,6 +34,8 @@
 /* Bytes of the keyed hash that stands for an unresolved name in the log. */
 #define KWD_NAME_HASH_BYTES 8
 #define KWD_NAME_KEY_BYTES 32
+/* How long after its password a login may still send its code. */
+#define KWD_TICKET_TTL_S 300
 
 /* What the command line asked for; it outlives every reload. */
 struct kwd_options {
@@ -96,6 +102,32 @@ bool kwd_handover_take(struct kwd_handover *h,
 		       const struct kwd_handover_key *key, int ttl_s,
 		       struct kw_login_facts *out);
 
+/* ---- audit records (kwd_audit.c) ---------------------------------------- */
+
+struct kwd_chain;
+
+struct kwd_audit {
+	bool enabled;
+	bool started;
+	char host[KW_AUDIT_HOST_MAX + 1]; /* this host, in every record */
+	char spool_dir[PATH_MAX];
+	struct kw_spool *spool;
+	/* Read at start: the audit chains and the TOTP secrets need it. */
+	struct kw_master_key master;
+	pthread_t thread;
+	pthread_mutex_t lock; /* the three below */
+	pthread_cond_t wake;
+	bool pending;
+	bool stopping;
+	/* The delivery thread's own. */
+	struct kw_dir *dir;
+	size_t check_ids; /* records still to look up by id first */
+	bool check_all;   /* the spool lost its cursor: look up all */
+	struct kwd_chain *chains;
+	size_t n_chains;
+	size_t cap_chains;
+};
+
 struct kwd_server {
 	pthread_mutex_t lock;
 	pthread_cond_t not_empty;
@@ -111,7 +143,10 @@ struct kwd_server {
 	size_t n_running; /* workers that have not exited yet */
 	pthread_cond_t exited;
 	unsigned char name_key[KWD_NAME_KEY_BYTES];
+	/* Keys the tickets of accepted passwords; new at every start. */
+	unsigned char ticket_key[KWD_NAME_KEY_BYTES];
 	struct kwd_handover handover;
+	struct kwd_audit audit;
 };
 
 struct kwd_worker {
@@ -162,6 +197,58 @@ void kwd_server_push(struct kwd_server *srv, int fd);
  * is then left running and nothing of the server is freed).
  */
 int kwd_server_stop(struct kwd_server *srv, int timeout_ms);
+
+/*
+ * Load the master key, open the spool (making its directory, 0700) and
+ * start the delivery thread, as CONF says.  Without audit.enabled only
+ * the key is loaded, if there is one.  Returns 0 or an errno value
+ * (logged): keywardd then refuses to start.
+ */
+int kwd_audit_start(struct kwd_server *srv, const struct kwd_conf *conf);
+/* Stop the delivery (what is spooled stays for the next start). */
+void kwd_audit_stop(struct kwd_server *srv);
+/*
+ * Spool R (a record with a tenant) before the decision is answered, and
+ * wake the delivery.  Returns 0, or an errno value (logged).
+ */
+int kwd_audit_submit(struct kwd_audit *a, const struct kw_audit_record *r);
+bool kwd_audit_enabled(const struct kwd_audit *a);
+const char *kwd_audit_host(const struct kwd_audit *a);
+/* The keyed hash of an unresolved NAME typed for TENANT. */
+int kwd_audit_name_hash(struct kwd_audit *a, const char *tenant,
+			const char *name, char *out, size_t outsz);
+/* The master key, or NULL if keywardd has none. */
+const struct kw_master_key *kwd_master_key(const struct kwd_server *srv);
+
+/* ---- TOTP key material (kwd_totp.c) ------------------------------------- */
+
+struct kw_totp_params;
+
+/* The TOTP parameters of keyward.conf (mfa.*). */
+void kwd_totp_params(const struct kw_config *cfg, struct kw_totp_params *p);
+/*
+ * Check CODE against the SEALED secret of NAME at NOW, after LAST_STEP.
+ * Returns 0 with the matched step in *STEP_OUT; EINVAL for a malformed
+ * code, EACCES for a wrong one, EALREADY for a code of a step used
+ * already, EIO if the secret cannot be opened (no or another master key).
+ */
+int kwd_totp_check_code(const struct kw_master_key *mk,
+			const struct kw_config *cfg, const struct kw_name *name,
+			const char *sealed, const char *code, time_t now,
+			long long last_step, long long *step_out);
+/*
+ * A new secret for NAME: SEALED for the directory, INFO the text that
+ * shows it to the user once (QR code, key, parameters).
+ */
+int kwd_totp_new_enrolment(const struct kw_master_key *mk,
+			   const struct kw_config *cfg,
+			   const struct kw_name *name, const char *issuer,
+			   char *sealed, size_t sealedsz, char *info,
+			   size_t infosz);
+/* Ten recovery codes: their hashes, and INFO that shows the codes once. */
+int kwd_totp_new_recovery(char ***hashes_out, size_t *n_out, char *info,
+			  size_t infosz);
+void kwd_totp_free_hashes(char **hashes, size_t n);
 
 /* ---- requests (kwd_request.c) ------------------------------------------ */
 

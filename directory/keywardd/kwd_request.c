@@ -17,8 +17,12 @@
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "keywardd.h"
+#include "kw_audit.h"
+#include "kw_mfa.h"
+#include "kw_mfa_dir.h"
 #include "kw_log.h"
 #include "kw_secret.h"
 
@@ -27,6 +31,9 @@
 #define MSG_NEW_AUTHTOK "The password must be changed now"
 #define MSG_UNAVAILABLE "The directory service is not available"
 #define MSG_BAD_REQUEST "Malformed request"
+#define MSG_CODE_PROMPT "Verification code: "
+#define MSG_CODE_DENIED "Verification failed"
+#define MSG_ENROL_PROMPT "Code shown by the app: "
 
 /*
  * The stand-in for a name that failed validation: well-formed, so that
@@ -47,6 +54,18 @@ enum outcome {
 	OUTCOME_MUST_CHANGE_PASSWORD,
 	OUTCOME_UNAVAILABLE,
 	OUTCOME_LOCKED,
+	/* TOTP: decisions */
+	OUTCOME_WRONG_CODE,
+	OUTCOME_REPLAYED_CODE,
+	OUTCOME_MALFORMED_CODE,
+	OUTCOME_RECOVERY_CODE, /* a success, with a recovery code */
+	OUTCOME_ENROLLED,      /* a success: the first code of a new token */
+	OUTCOME_MFA_REQUIRED,  /* no token, and the tenant requires one */
+	OUTCOME_NO_PASSWORD,   /* a code asked without an accepted password */
+	/* TOTP: what to ask the user next (not recorded) */
+	OUTCOME_CODE_REQUIRED,
+	OUTCOME_ENROL,
+	OUTCOME_NOT_ENROLLED,
 };
 
 static const char *const outcome_names[] = {
@@ -61,7 +80,30 @@ static const char *const outcome_names[] = {
 	[OUTCOME_MUST_CHANGE_PASSWORD] = "must_change_password",
 	[OUTCOME_UNAVAILABLE] = "unavailable",
 	[OUTCOME_LOCKED] = "locked",
+	[OUTCOME_WRONG_CODE] = "wrong_code",
+	[OUTCOME_REPLAYED_CODE] = "replayed_code",
+	[OUTCOME_MALFORMED_CODE] = "malformed_code",
+	[OUTCOME_RECOVERY_CODE] = "recovery_code",
+	[OUTCOME_ENROLLED] = "enrolled",
+	[OUTCOME_MFA_REQUIRED] = "mfa_required",
+	[OUTCOME_NO_PASSWORD] = "password_not_checked",
+	[OUTCOME_CODE_REQUIRED] = "code_required",
+	[OUTCOME_ENROL] = "enrol",
+	[OUTCOME_NOT_ENROLLED] = "not_enrolled",
 };
+
+static bool is_success(enum outcome o)
+{
+	return o == OUTCOME_SUCCESS || o == OUTCOME_RECOVERY_CODE ||
+	       o == OUTCOME_ENROLLED;
+}
+
+/* Steps of a TOTP login that ask for more: logged, not recorded. */
+static bool is_prompt(enum outcome o)
+{
+	return o == OUTCOME_CODE_REQUIRED || o == OUTCOME_ENROL ||
+	       o == OUTCOME_NOT_ENROLLED;
+}
 
 /* What the directory said about one name. */
 struct facts {
@@ -87,6 +129,7 @@ struct call {
 	/* the source address's key for the lockout counters */
 	char address[KW_ADDRESS_KEY_MAX + 1];
 	struct facts facts; /* what the directory said; kept until settled */
+	struct kw_mfa_facts mfa; /* the same, for a TOTP request */
 	enum outcome outcome;
 	bool decided;     /* an AUTHENTICATE reached a decision to settle */
 	bool user_locked; /* which lock refused it, for the log */
@@ -251,6 +294,11 @@ static int outcome_priority(enum outcome o)
 	switch (o) {
 	case OUTCOME_SUCCESS:
 	case OUTCOME_MUST_CHANGE_PASSWORD:
+	case OUTCOME_RECOVERY_CODE:
+	case OUTCOME_ENROLLED:
+	case OUTCOME_CODE_REQUIRED:
+	case OUTCOME_ENROL:
+	case OUTCOME_NOT_ENROLLED:
 		return LOG_INFO;
 	case OUTCOME_UNAVAILABLE:
 		return LOG_ERR;
@@ -259,7 +307,81 @@ static int outcome_priority(enum outcome o)
 	}
 }
 
-/* The one line of a decision. */
+static void set_reply(struct call *c, enum kw_status status, const char *msg);
+
+static const char *kind_of(enum kw_proto_type type)
+{
+	switch (type) {
+	case KW_PROTO_AUTHENTICATE:
+		return "auth";
+	case KW_PROTO_ACCOUNT:
+		return "account";
+	case KW_PROTO_TOTP:
+		return "totp";
+	default:
+		return "other";
+	}
+}
+
+/*
+ * Should the decision go to the tenant's log?  When the name had a
+ * tenant that the directory knows, or the directory was not asked or did
+ * not answer (the delivery drops the record if the tenant turns out not
+ * to exist).  Names without a valid tenant have only the log line.
+ */
+static bool to_tenant_log(const struct call *c, enum outcome o)
+{
+	if (!c->name_valid || !kwd_audit_enabled(&c->w->srv->audit) ||
+	    is_prompt(o))
+		return false;
+	return c->tenant_known || o == OUTCOME_UNAVAILABLE ||
+	       o == OUTCOME_EMPTY_PASSWORD;
+}
+
+/*
+ * The audit record of a decision, spooled before the reply is sent.
+ * False if it should have been recorded and could not be.
+ */
+static bool record_decision(struct call *c, enum outcome o)
+{
+	struct kwd_audit *a = &c->w->srv->audit;
+	struct kw_audit_record r;
+	struct timespec ts;
+
+	if (!to_tenant_log(c, o))
+		return true;
+	memset(&r, 0, sizeof(r));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r.time_us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if (kw_audit_new_id(r.time_us, r.id, sizeof(r.id)) != 0)
+		goto failed;
+	snprintf(r.tenant, sizeof(r.tenant), "%s", c->name.tenant);
+	if (c->resolved)
+		snprintf(r.user, sizeof(r.user), "%s", c->name.user);
+	else if (kwd_audit_name_hash(a, c->name.tenant, c->req.user,
+				     r.user_hash, sizeof(r.user_hash)) != 0)
+		goto failed;
+	kw_audit_clean_text(r.service, sizeof(r.service), c->req.service);
+	snprintf(r.host, sizeof(r.host), "%s", kwd_audit_host(a));
+	kw_audit_clean_text(r.rhost, sizeof(r.rhost), c->req.rhost);
+	kw_audit_clean_text(r.tty, sizeof(r.tty), c->req.tty);
+	kw_audit_clean_text(r.request_id, sizeof(r.request_id),
+			    c->req.request_id);
+	snprintf(r.kind, sizeof(r.kind), "%s", kind_of(c->req.type));
+	snprintf(r.outcome, sizeof(r.outcome), "%s",
+		 is_success(o) ? KW_AUDIT_SUCCESS : KW_AUDIT_FAIL);
+	snprintf(r.reason, sizeof(r.reason), "%s", outcome_names[o]);
+	if (kwd_audit_submit(a, &r) == 0)
+		return true;
+failed:
+	kw_log(LOG_ERR,
+	       "req=%s: the audit record of this decision could not "
+	       "be stored",
+	       c->req.request_id);
+	return false;
+}
+
+/* The one line of a decision, and its audit record. */
 static void log_decision(struct call *c, enum outcome o, const char *extra)
 {
 	struct kw_log_ctx ctx = {
@@ -270,6 +392,17 @@ static void log_decision(struct call *c, enum outcome o, const char *extra)
 		.rhost = c->req.rhost[0] != '\0' ? c->req.rhost : NULL,
 	};
 	char tty[KW_LOG_FIELD_BUF], error[KW_LOG_FIELD_BUF * 2];
+
+	/*
+	 * What cannot be recorded is not allowed: a success whose record
+	 * did not reach the spool is answered as if the directory were
+	 * away (fail closed).
+	 */
+	if (!record_decision(c, o) && c->reply.status != KW_STATUS_DENIED) {
+		set_reply(c, KW_STATUS_UNAVAILABLE, MSG_UNAVAILABLE);
+		c->reply.ticket[0] = '\0';
+		extra = " audit=not_stored";
+	}
 
 	if (!c->resolved && c->name_hash[0] == '\0')
 		hash_name(c->w->srv, c->req.user, c->name_hash,
@@ -286,6 +419,69 @@ static void log_decision(struct call *c, enum outcome o, const char *extra)
 		   c->resolved ? "" : " name=", c->resolved ? "" : c->name_hash,
 		   outcome_names[o], kw_proto_status_name(c->reply.status),
 		   extra ? extra : "", error);
+}
+
+/* ---- tickets ----------------------------------------------------------- */
+
+/*
+ * A ticket says: keywardd accepted this login's password at ISSUED.  It
+ * is "<issued, hex>:<HMAC-SHA256 under the ticket key>" over the request
+ * id, the name, the service and the client's uid and pid, so that only
+ * the same process, in the same login, can show it, and only for
+ * KWD_TICKET_TTL_S.  The key is new at every start of keywardd: no state
+ * to keep, and nothing to lose when a table fills up.
+ */
+static bool ticket_mac(const struct call *c, unsigned long long issued,
+		       char out[2 * 32 + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char data[512];
+	unsigned int mdlen = 0;
+	int n;
+
+	n = snprintf(data, sizeof(data), "%s%c%s%c%s%c%s%c%lu%c%ld%c%llx",
+		     c->req.request_id, 0, c->name.user, 0, c->name.tenant, 0,
+		     c->req.service, 0, (unsigned long)c->uid, 0, (long)c->pid,
+		     0, issued);
+	if (n < 0 || (size_t)n >= sizeof(data) ||
+	    HMAC(EVP_sha256(), c->w->srv->ticket_key,
+		 sizeof(c->w->srv->ticket_key), (const unsigned char *)data,
+		 (size_t)n, md, &mdlen) == NULL ||
+	    mdlen != 32)
+		return false;
+	for (unsigned int i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0x0f];
+	}
+	out[64] = '\0';
+	return true;
+}
+
+static void issue_ticket(struct call *c)
+{
+	char mac[65];
+
+	if (ticket_mac(c, (unsigned long long)c->now, mac))
+		snprintf(c->reply.ticket, sizeof(c->reply.ticket), "%llx:%s",
+			 (unsigned long long)c->now, mac);
+}
+
+static bool ticket_valid(const struct call *c)
+{
+	const char *colon = strchr(c->req.ticket, ':');
+	unsigned long long issued;
+	char mac[65], *end;
+
+	if (colon == NULL || colon == c->req.ticket || strlen(colon + 1) != 64)
+		return false;
+	errno = 0;
+	issued = strtoull(c->req.ticket, &end, 16);
+	if (errno != 0 || end != colon || issued > (unsigned long long)c->now ||
+	    (unsigned long long)c->now - issued > KWD_TICKET_TTL_S)
+		return false;
+	return ticket_mac(c, issued, mac) &&
+	       kw_secret_equal(mac, colon + 1, 64);
 }
 
 /* ---- decisions --------------------------------------------------------- */
@@ -401,14 +597,16 @@ static void handle_authenticate(struct call *c)
 	o = decide_authenticate(c, rc, f);
 	c->outcome = o;
 	c->decided = true;
-	if (o == OUTCOME_SUCCESS)
-		set_reply(c, KW_STATUS_OK, "");
-	else if (o == OUTCOME_UNAVAILABLE)
-		set_reply(c, KW_STATUS_UNAVAILABLE, MSG_UNAVAILABLE);
-	else
-		set_reply(c, KW_STATUS_DENIED, MSG_AUTH_DENIED);
-	log_decision(c, o, authenticate_note(c));
 	if (o == OUTCOME_SUCCESS) {
+		set_reply(c, KW_STATUS_OK, "");
+		issue_ticket(c);
+	} else if (o == OUTCOME_UNAVAILABLE) {
+		set_reply(c, KW_STATUS_UNAVAILABLE, MSG_UNAVAILABLE);
+	} else {
+		set_reply(c, KW_STATUS_DENIED, MSG_AUTH_DENIED);
+	}
+	log_decision(c, o, authenticate_note(c));
+	if (o == OUTCOME_SUCCESS && c->reply.status == KW_STATUS_OK) {
 		struct kwd_handover_key key;
 
 		handover_key(c, &key);
@@ -419,8 +617,9 @@ static void handle_authenticate(struct call *c)
 
 /* Count a failure on a counter; lock it when it reaches LIMIT. */
 static void count_and_lock(struct call *c, const char *what, int rc, long count,
-			   long limit, bool user)
+			   long limit, bool user, enum kw_budget budget)
 {
+	const char *reason = budget == KW_BUDGET_CODE ? "code" : "password";
 	const struct kw_config *cfg = &c->conf->cfg;
 	struct kw_dir *dir = c->w->service;
 	time_t until = c->now + cfg->lock_time_s;
@@ -433,9 +632,9 @@ static void count_and_lock(struct call *c, const char *what, int rc, long count,
 	}
 	if (count < limit)
 		return;
-	rc = user ? kw_lock_set_user(dir, &c->name, until, "password")
+	rc = user ? kw_lock_set_user(dir, &c->name, until, reason)
 		  : kw_lock_set_address(dir, c->name.tenant, c->address, until,
-					"password");
+					reason);
 	if (rc != 0) {
 		kw_log(LOG_WARNING, "req=%s: the %s lock was not set: %s",
 		       c->req.request_id, what, kw_dir_error(dir));
@@ -443,9 +642,10 @@ static void count_and_lock(struct call *c, const char *what, int rc, long count,
 	}
 	kw_log(LOG_NOTICE,
 	       "req=%s tenant=%s %s=%s locked for %d s after %ld failed "
-	       "passwords",
+	       "%ss",
 	       c->req.request_id, c->name.tenant, user ? "user" : "address",
-	       user ? c->name.user : c->address, cfg->lock_time_s, count);
+	       user ? c->name.user : c->address, cfg->lock_time_s, count,
+	       reason);
 }
 
 /*
@@ -474,7 +674,7 @@ static void settle_authenticate(struct call *c)
 			c, "address", rc, count,
 			effective_limit(cfg->password_address_limit,
 					l->tenant.password_address_limit),
-			false);
+			false, KW_BUDGET_PASSWORD);
 	}
 	if (c->outcome == OUTCOME_WRONG_PASSWORD) {
 		rc = kw_lock_count_user(dir, &c->name, KW_BUDGET_PASSWORD,
@@ -482,7 +682,7 @@ static void settle_authenticate(struct call *c)
 		count_and_lock(c, "user", rc, count,
 			       effective_limit(cfg->password_user_limit,
 					       l->tenant.password_user_limit),
-			       true);
+			       true, KW_BUDGET_PASSWORD);
 	}
 	if (c->outcome == OUTCOME_SUCCESS &&
 	    l->user.lock.failures[KW_BUDGET_PASSWORD] > 0) {
@@ -564,6 +764,272 @@ static void handle_account(struct call *c)
 	facts_clear(&f);
 }
 
+/* ---- TOTP ---------------------------------------------------------- */
+
+/*
+ * The directory's answer for a TOTP request, on the service connection,
+ * once more on a fresh one if the warm one turns out to be dead.
+ */
+static int ask_mfa(struct call *c)
+{
+	struct kwd_worker *w = c->w;
+	int rc, attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		bool warm = w->service != NULL;
+
+		rc = open_connection(c, KW_DIR_AS_SERVICE, &w->service);
+		if (rc != 0)
+			return rc;
+		rc = kw_mfa_lookup(w->service, &c->name, c->address, &c->mfa);
+		if (rc == 0)
+			return 0;
+		rc = directory_failed(c, w->service, rc, "mfa lookup");
+		kw_mfa_facts_clear(&c->mfa);
+		if (rc != ECONNREFUSED || !warm)
+			return rc;
+	}
+	return rc;
+}
+
+/* The issuer an authenticator app shows for this tenant. */
+static const char *issuer_of(const struct call *c)
+{
+	const struct kw_mfa_policy *p = &c->mfa.policy;
+
+	if (c->conf->cfg.mfa_issuer[0] != '\0')
+		return c->conf->cfg.mfa_issuer;
+	if (p->issuer[0] != '\0')
+		return p->issuer;
+	if (p->display_name[0] != '\0')
+		return p->display_name;
+	return c->name.tenant;
+}
+
+/* A recovery code instead of a TOTP code: find it, and use it up. */
+static enum outcome check_recovery(struct call *c)
+{
+	const struct kw_mfa_user *u = &c->mfa.user;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < u->n_recovery; i++) {
+		if (!kw_recovery_match(c->req.code, u->recovery[i]))
+			continue;
+		/* deleting the one value is atomic: one login gets it */
+		rc = kw_mfa_use_recovery(c->w->service, &c->name,
+					 u->recovery[i]);
+		if (rc == 0)
+			return OUTCOME_RECOVERY_CODE;
+		if (rc == ENODATA)
+			return OUTCOME_REPLAYED_CODE;
+		directory_failed(c, c->w->service, rc, "recovery code");
+		return OUTCOME_UNAVAILABLE;
+	}
+	return OUTCOME_WRONG_CODE;
+}
+
+/* A TOTP code against the user's active token. */
+static enum outcome check_code(struct call *c)
+{
+	const struct kw_mfa_user *u = &c->mfa.user;
+	long long step = -1;
+	int rc;
+
+	if (kw_recovery_looks_like(c->req.code))
+		return check_recovery(c);
+	rc = kwd_totp_check_code(kwd_master_key(c->w->srv), &c->conf->cfg,
+				 &c->name, u->sealed, c->req.code, c->now,
+				 u->last_step, &step);
+	if (rc == EINVAL)
+		return OUTCOME_MALFORMED_CODE;
+	if (rc == EACCES)
+		return OUTCOME_WRONG_CODE;
+	if (rc == EALREADY)
+		return OUTCOME_REPLAYED_CODE;
+	if (rc != 0) {
+		snprintf(c->error, sizeof(c->error),
+			 "the TOTP secret cannot be opened (master key)");
+		return OUTCOME_UNAVAILABLE;
+	}
+	/* the step advances atomically: of two hosts, one wins */
+	rc = kw_mfa_advance_step(c->w->service, &c->name, step);
+	if (rc == ECANCELED)
+		return OUTCOME_REPLAYED_CODE;
+	if (rc != 0) {
+		directory_failed(c, c->w->service, rc, "totp step");
+		return OUTCOME_UNAVAILABLE;
+	}
+	return OUTCOME_SUCCESS;
+}
+
+/* Self-enrolment, first step: a new pending token, shown once. */
+static enum outcome begin_enrolment(struct call *c)
+{
+	char sealed[KW_SEAL_TEXT_MAX + 1];
+	int rc;
+
+	rc = kwd_totp_new_enrolment(kwd_master_key(c->w->srv), &c->conf->cfg,
+				    &c->name, issuer_of(c), sealed,
+				    sizeof(sealed), c->reply.info,
+				    sizeof(c->reply.info));
+	if (rc == 0)
+		rc = kw_mfa_store_pending(c->w->service, &c->name, sealed);
+	kw_wipe(sealed, sizeof(sealed));
+	if (rc != 0) {
+		kw_wipe(c->reply.info, sizeof(c->reply.info));
+		snprintf(c->error, sizeof(c->error), "enrolment not stored: %s",
+			 kw_dir_error(c->w->service)[0]
+				 ? kw_dir_error(c->w->service)
+				 : strerror(rc));
+		return OUTCOME_UNAVAILABLE;
+	}
+	return OUTCOME_ENROL;
+}
+
+/* Self-enrolment, second step: the first code activates the token. */
+static enum outcome finish_enrolment(struct call *c)
+{
+	const struct kw_mfa_user *u = &c->mfa.user;
+	char **hashes = NULL;
+	long long step = -1;
+	size_t n = 0;
+	int rc;
+
+	rc = kwd_totp_check_code(kwd_master_key(c->w->srv), &c->conf->cfg,
+				 &c->name, u->sealed, c->req.code, c->now, -1,
+				 &step);
+	if (rc == EINVAL)
+		return OUTCOME_MALFORMED_CODE;
+	if (rc == EACCES || rc == EALREADY)
+		return OUTCOME_WRONG_CODE;
+	if (rc != 0)
+		return OUTCOME_UNAVAILABLE;
+	rc = kwd_totp_new_recovery(&hashes, &n, c->reply.info,
+				   sizeof(c->reply.info));
+	if (rc == 0)
+		rc = kw_mfa_activate(c->w->service, &c->name, step, hashes, n);
+	kwd_totp_free_hashes(hashes, n);
+	if (rc == ECANCELED) {
+		kw_wipe(c->reply.info, sizeof(c->reply.info));
+		return OUTCOME_WRONG_CODE; /* reset or activated meanwhile */
+	}
+	if (rc != 0) {
+		kw_wipe(c->reply.info, sizeof(c->reply.info));
+		directory_failed(c, c->w->service, rc, "totp activation");
+		return OUTCOME_UNAVAILABLE;
+	}
+	return OUTCOME_ENROLLED;
+}
+
+/* No active token: what the tenant's policy asks. */
+static enum outcome without_token(struct call *c)
+{
+	const struct kw_mfa_policy *p = &c->mfa.policy;
+	bool in_grace = p->grace_until > c->now;
+
+	if (!p->required)
+		return OUTCOME_NOT_ENROLLED;
+	if (!in_grace)
+		return OUTCOME_MFA_REQUIRED;
+	if (!p->self_enrol)
+		return OUTCOME_NOT_ENROLLED; /* let in until the grace ends */
+	if (!c->req.code_given)
+		return begin_enrolment(c);
+	if (c->mfa.user.state != KW_TOTP_PENDING)
+		return OUTCOME_WRONG_CODE;
+	return finish_enrolment(c);
+}
+
+static enum outcome decide_totp(struct call *c)
+{
+	const struct kw_mfa_facts *m = &c->mfa;
+
+	if (!c->name_valid)
+		return OUTCOME_INVALID_NAME;
+	if (!ticket_valid(c))
+		return OUTCOME_NO_PASSWORD;
+	if (ask_mfa(c) != 0)
+		return OUTCOME_UNAVAILABLE;
+	c->tenant_known = m->tenant_found;
+	c->resolved = m->tenant_found && m->user_found;
+	if (!c->resolved)
+		return OUTCOME_UNKNOWN_USER;
+	if (kw_lock_active(&m->address, c->now))
+		return OUTCOME_LOCKED;
+	if (kw_lock_active(&m->user.lock, c->now)) {
+		c->user_locked = true;
+		return OUTCOME_LOCKED;
+	}
+	if (m->user.state != KW_TOTP_ACTIVE)
+		return without_token(c);
+	if (!c->req.code_given)
+		return OUTCOME_CODE_REQUIRED;
+	return check_code(c);
+}
+
+static void handle_totp(struct call *c)
+{
+	enum outcome o;
+
+	parse_name(c);
+	o = decide_totp(c);
+	c->outcome = o;
+	c->decided = true;
+	switch (o) {
+	case OUTCOME_SUCCESS:
+	case OUTCOME_RECOVERY_CODE:
+	case OUTCOME_ENROLLED:
+		set_reply(c, KW_STATUS_OK, "");
+		break;
+	case OUTCOME_CODE_REQUIRED:
+		set_reply(c, KW_STATUS_CODE_REQUIRED, MSG_CODE_PROMPT);
+		break;
+	case OUTCOME_ENROL:
+		set_reply(c, KW_STATUS_ENROL, MSG_ENROL_PROMPT);
+		break;
+	case OUTCOME_NOT_ENROLLED:
+		set_reply(c, KW_STATUS_NOT_ENROLLED, "");
+		break;
+	case OUTCOME_UNAVAILABLE:
+		set_reply(c, KW_STATUS_UNAVAILABLE, MSG_UNAVAILABLE);
+		break;
+	default:
+		set_reply(c, KW_STATUS_DENIED, MSG_CODE_DENIED);
+		break;
+	}
+	log_decision(c, o,
+		     o == OUTCOME_LOCKED
+			     ? (c->user_locked ? " lock=user" : " lock=address")
+			     : NULL);
+}
+
+/* After the reply: a failed code counts against the code budget. */
+static void settle_totp(struct call *c)
+{
+	const struct kw_config *cfg = &c->conf->cfg;
+	struct kw_dir *dir = c->w->service;
+	long count = 0;
+	int rc;
+
+	if (dir == NULL || !c->resolved ||
+	    (c->outcome != OUTCOME_WRONG_CODE &&
+	     c->outcome != OUTCOME_REPLAYED_CODE &&
+	     c->outcome != OUTCOME_MALFORMED_CODE))
+		return;
+	rc = kw_lock_count_address(dir, c->name.tenant, c->address,
+				   KW_BUDGET_CODE, c->now, cfg->lock_window_s,
+				   &count);
+	count_and_lock(c, "address", rc, count, cfg->code_address_limit, false,
+		       KW_BUDGET_CODE);
+	rc = kw_lock_count_user(dir, &c->name, KW_BUDGET_CODE, c->now,
+				cfg->lock_window_s, &count);
+	count_and_lock(c, "user", rc, count,
+		       effective_limit(cfg->code_user_limit,
+				       c->mfa.policy.code_user_limit),
+		       true, KW_BUDGET_CODE);
+}
+
 /* ---- the connection ---------------------------------------------------- */
 
 static void send_reply(struct call *c, int fd)
@@ -575,6 +1041,7 @@ static void send_reply(struct call *c, int fd)
 	rc = kw_proto_encode_reply(&c->reply, buf, sizeof(buf), &len);
 	if (rc == 0)
 		rc = kw_proto_write_frame(fd, buf, len, KWD_WRITE_TIMEOUT_MS);
+	kw_wipe(buf, len);
 	if (rc != 0)
 		kw_log(LOG_INFO, "req=%s uid=%lu pid=%ld: reply not sent: %s",
 		       c->reply.request_id[0] ? c->reply.request_id : "-",
@@ -648,6 +1115,9 @@ void kwd_serve_client(struct kwd_worker *w, const struct kwd_conf *conf, int fd)
 	case KW_PROTO_ACCOUNT:
 		handle_account(&c);
 		break;
+	case KW_PROTO_TOTP:
+		handle_totp(&c);
+		break;
 	default:
 		set_reply(&c, KW_STATUS_BAD_REQUEST, MSG_BAD_REQUEST);
 		kw_log(LOG_WARNING, "req=%s uid=%lu pid=%ld: type %d refused",
@@ -656,9 +1126,13 @@ void kwd_serve_client(struct kwd_worker *w, const struct kwd_conf *conf, int fd)
 		break;
 	}
 	send_reply(&c, fd);
-	settle_authenticate(&c);
+	if (c.req.type == KW_PROTO_AUTHENTICATE)
+		settle_authenticate(&c);
+	else if (c.req.type == KW_PROTO_TOTP)
+		settle_totp(&c);
 done:
 	facts_clear(&c.facts);
+	kw_mfa_facts_clear(&c.mfa);
 	kw_request_clear(&c.req);
 	kw_wipe(&c, sizeof(c));
 }

@@ -239,6 +239,7 @@ int kw_client_call(const char *socket_path, int timeout_ms,
 
 done:
 	kw_wipe(frame, sizeof(frame));
+	kw_wipe(answer, sizeof(answer)); /* an enrolment's reply holds a key */
 	if (fd >= 0)
 		close(fd);
 	if (ret != 0)

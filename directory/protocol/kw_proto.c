@@ -18,7 +18,7 @@
 #include "kw_proto.h"
 #include "kw_secret.h"
 
-#define TAG_LIMIT 12 /* one past the highest tag of version 1 */
+#define TAG_LIMIT 15 /* one past the highest tag of version 1 */
 #define BIT(tag) (1u << (tag))
 
 /* Limits per tag; a zero entry is a tag that version 1 does not know. */
@@ -34,6 +34,9 @@ static const uint16_t tag_max[TAG_LIMIT] = {
 	[KW_TAG_STATUS] = 1,
 	[KW_TAG_MESSAGE] = KW_PROTO_MESSAGE_MAX,
 	[KW_TAG_CANONICAL_USER] = KW_PROTO_CANONICAL_USER_MAX,
+	[KW_TAG_CODE] = KW_PROTO_CODE_MAX,
+	[KW_TAG_INFO] = KW_PROTO_INFO_MAX,
+	[KW_TAG_TICKET] = KW_PROTO_TICKET_MAX,
 };
 
 /* Which tags each type carries, and which of them it must carry. */
@@ -57,9 +60,14 @@ static const struct type_spec type_specs[] = {
 		 BIT(KW_TAG_TTY) | BIT(KW_TAG_TENANT) | BIT(KW_TAG_REQUEST_ID) |
 		 BIT(KW_TAG_ROLES),
 	 BIT(KW_TAG_USER) | BIT(KW_TAG_SERVICE) | BIT(KW_TAG_REQUEST_ID)},
+	{KW_PROTO_TOTP, "TOTP",
+	 BIT(KW_TAG_USER) | BIT(KW_TAG_SERVICE) | BIT(KW_TAG_RHOST) |
+		 BIT(KW_TAG_TTY) | BIT(KW_TAG_TENANT) | BIT(KW_TAG_REQUEST_ID) |
+		 BIT(KW_TAG_CODE) | BIT(KW_TAG_TICKET),
+	 BIT(KW_TAG_USER) | BIT(KW_TAG_SERVICE) | BIT(KW_TAG_REQUEST_ID)},
 	{KW_PROTO_REPLY, "REPLY",
 	 BIT(KW_TAG_STATUS) | BIT(KW_TAG_MESSAGE) | BIT(KW_TAG_CANONICAL_USER) |
-		 BIT(KW_TAG_REQUEST_ID),
+		 BIT(KW_TAG_REQUEST_ID) | BIT(KW_TAG_INFO) | BIT(KW_TAG_TICKET),
 	 BIT(KW_TAG_STATUS)},
 };
 
@@ -258,7 +266,7 @@ void kw_reply_clear(struct kw_reply *reply)
 {
 	if (reply == NULL)
 		return;
-	memset(reply, 0, sizeof(*reply));
+	kw_wipe(reply, sizeof(*reply)); /* INFO may hold a new TOTP key */
 	reply->status = KW_STATUS_DENIED;
 }
 
@@ -294,6 +302,18 @@ int kw_proto_encode_request(const struct kw_request *req, uint8_t *buf,
 		ret = put_string(&w, spec, KW_TAG_REQUEST_ID, req->request_id);
 	if (ret == 0)
 		ret = put_string(&w, spec, KW_TAG_ROLES, req->roles);
+	if (ret == 0)
+		ret = put_string(&w, spec, KW_TAG_TICKET, req->ticket);
+	if (ret == 0 && (req->code_given || req->code[0] != '\0')) {
+		size_t len = strnlen(req->code, KW_PROTO_CODE_MAX + 1);
+
+		/* written even when empty: an empty code is a code too */
+		if (!req->code_given || !(spec->allowed & BIT(KW_TAG_CODE)) ||
+		    len > KW_PROTO_CODE_MAX)
+			ret = EINVAL;
+		else
+			put_field(&w, KW_TAG_CODE, req->code, len);
+	}
 	if (ret == 0)
 		ret = finish_frame(&w, len_out);
 	if (ret != 0)
@@ -331,6 +351,11 @@ int kw_proto_decode_request(const uint8_t *buf, size_t len,
 		ret = copy_string(&f[KW_TAG_REQUEST_ID], out->request_id);
 	if (ret == 0)
 		ret = copy_string(&f[KW_TAG_ROLES], out->roles);
+	if (ret == 0)
+		ret = copy_string(&f[KW_TAG_CODE], out->code);
+	out->code_given = f[KW_TAG_CODE].present;
+	if (ret == 0)
+		ret = copy_string(&f[KW_TAG_TICKET], out->ticket);
 	if (ret == 0 && out->request_id[0] == '\0')
 		ret = EINVAL;
 
@@ -351,7 +376,7 @@ int kw_proto_encode_reply(const struct kw_reply *reply, uint8_t *buf,
 	if (reply == NULL || buf == NULL || len_out == NULL)
 		return EINVAL;
 	if ((int)reply->status < (int)KW_STATUS_OK ||
-	    (int)reply->status > (int)KW_STATUS_BAD_REQUEST)
+	    (int)reply->status > (int)KW_STATUS_MAX)
 		return EINVAL;
 	status = (uint8_t)reply->status;
 
@@ -364,6 +389,10 @@ int kw_proto_encode_reply(const struct kw_reply *reply, uint8_t *buf,
 	if (ret == 0)
 		ret = put_string(&w, spec, KW_TAG_CANONICAL_USER,
 				 reply->canonical_user);
+	if (ret == 0)
+		ret = put_string(&w, spec, KW_TAG_INFO, reply->info);
+	if (ret == 0)
+		ret = put_string(&w, spec, KW_TAG_TICKET, reply->ticket);
 	if (ret == 0)
 		ret = finish_frame(&w, len_out);
 	return ret;
@@ -383,7 +412,7 @@ int kw_proto_decode_reply(const uint8_t *buf, size_t len, struct kw_reply *out)
 		goto done;
 
 	if (f[KW_TAG_STATUS].len != 1 ||
-	    f[KW_TAG_STATUS].data[0] > KW_STATUS_BAD_REQUEST) {
+	    f[KW_TAG_STATUS].data[0] > KW_STATUS_MAX) {
 		ret = EINVAL;
 		goto done;
 	}
@@ -394,6 +423,10 @@ int kw_proto_decode_reply(const uint8_t *buf, size_t len, struct kw_reply *out)
 				  out->canonical_user);
 	if (ret == 0)
 		ret = copy_string(&f[KW_TAG_REQUEST_ID], out->request_id);
+	if (ret == 0)
+		ret = copy_string(&f[KW_TAG_INFO], out->info);
+	if (ret == 0)
+		ret = copy_string(&f[KW_TAG_TICKET], out->ticket);
 
 done:
 	if (ret != 0)
@@ -461,6 +494,12 @@ const char *kw_proto_status_name(enum kw_status status)
 		return "UNAVAILABLE";
 	case KW_STATUS_BAD_REQUEST:
 		return "BAD_REQUEST";
+	case KW_STATUS_CODE_REQUIRED:
+		return "CODE_REQUIRED";
+	case KW_STATUS_NOT_ENROLLED:
+		return "NOT_ENROLLED";
+	case KW_STATUS_ENROL:
+		return "ENROL";
 	}
 	return "invalid";
 }

@@ -19,6 +19,7 @@
 #ifndef KW_PROTO_H
 #define KW_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -39,6 +40,9 @@
 #define KW_PROTO_ROLES_MAX 1024
 #define KW_PROTO_MESSAGE_MAX 256
 #define KW_PROTO_CANONICAL_USER_MAX 255
+#define KW_PROTO_CODE_MAX 64
+#define KW_PROTO_INFO_MAX 8192
+#define KW_PROTO_TICKET_MAX 128
 
 /* Length of the ids made by kw_proto_new_request_id(). */
 #define KW_PROTO_REQUEST_ID_LEN 16
@@ -48,11 +52,12 @@ enum kw_proto_type {
 	KW_PROTO_PING = 1,
 	KW_PROTO_AUTHENTICATE = 2,
 	KW_PROTO_ACCOUNT = 3,
-	/* 4 TOTP, 5 SESSION, 6 AUDIT: reserved, refused by version 1. */
+	KW_PROTO_TOTP = 4,
+	/* 5 SESSION, 6 AUDIT: reserved, refused by version 1. */
 	KW_PROTO_REPLY = 0x80,
 };
 
-/* Field tags.  13 and up are reserved for later types. */
+/* Field tags.  15 and up are reserved for later types. */
 enum kw_proto_tag {
 	KW_TAG_USER = 1,
 	KW_TAG_PASSWORD = 2,
@@ -65,6 +70,9 @@ enum kw_proto_tag {
 	KW_TAG_STATUS = 9,
 	KW_TAG_MESSAGE = 10,
 	KW_TAG_CANONICAL_USER = 11,
+	KW_TAG_CODE = 12,   /* a one-time code (TOTP request); a secret */
+	KW_TAG_INFO = 13,   /* text to show the user (reply): an enrolment */
+	KW_TAG_TICKET = 14, /* proof of an accepted password, for TOTP */
 };
 
 /*
@@ -78,7 +86,12 @@ enum kw_status {
 	KW_STATUS_NEW_AUTHTOK_REQD = 2,
 	KW_STATUS_UNAVAILABLE = 3, /* directory unreachable: fail closed */
 	KW_STATUS_BAD_REQUEST = 4,
+	/* TOTP only: what the second factor needs from the user. */
+	KW_STATUS_CODE_REQUIRED = 5, /* ask for a code and send it */
+	KW_STATUS_NOT_ENROLLED = 6,  /* no token, none required: not checked */
+	KW_STATUS_ENROL = 7,         /* show INFO, ask for the first code */
 };
+#define KW_STATUS_MAX KW_STATUS_ENROL
 
 /*
  * A request.  Every string is NUL-terminated; an empty string is an absent
@@ -96,6 +109,15 @@ struct kw_request {
 	char request_id[KW_PROTO_REQUEST_ID_MAX + 1];
 	/* Comma-separated role names, any of which grants access. */
 	char roles[KW_PROTO_ROLES_MAX + 1];
+	/*
+	 * TOTP: CODE_GIVEN false asks what the login needs (no CODE field
+	 * on the wire); true sends the code the user typed, even an empty
+	 * one, so that keywardd can refuse and record it.
+	 */
+	bool code_given;
+	char code[KW_PROTO_CODE_MAX + 1];
+	/* TOTP: the ticket the AUTHENTICATE reply of this login carried. */
+	char ticket[KW_PROTO_TICKET_MAX + 1];
 };
 
 struct kw_reply {
@@ -106,18 +128,27 @@ struct kw_reply {
 	char canonical_user[KW_PROTO_CANONICAL_USER_MAX + 1];
 	/* The request's id, echoed; empty only in a BAD_REQUEST reply. */
 	char request_id[KW_PROTO_REQUEST_ID_MAX + 1];
+	/* TOTP: text for the user (a QR code, recovery codes); may be "". */
+	char info[KW_PROTO_INFO_MAX + 1];
+	/*
+	 * AUTHENTICATE OK: a ticket that this process sends with the TOTP
+	 * request of the same login, so that keywardd answers it only
+	 * after a password it accepted.  Opaque to the client.
+	 */
+	char ticket[KW_PROTO_TICKET_MAX + 1];
 };
 
 /* The largest frames that a valid request or reply can make. */
 #define KW_PROTO_REQUEST_FRAME_MAX                                             \
-	(KW_PROTO_HEADER_LEN + 8 * KW_PROTO_FIELD_HEADER_LEN +                 \
+	(KW_PROTO_HEADER_LEN + 10 * KW_PROTO_FIELD_HEADER_LEN +                \
 	 KW_PROTO_USER_MAX + KW_PROTO_PASSWORD_MAX + KW_PROTO_SERVICE_MAX +    \
 	 KW_PROTO_RHOST_MAX + KW_PROTO_TTY_MAX + KW_PROTO_TENANT_MAX +         \
-	 KW_PROTO_REQUEST_ID_MAX + KW_PROTO_ROLES_MAX)
+	 KW_PROTO_REQUEST_ID_MAX + KW_PROTO_ROLES_MAX + KW_PROTO_CODE_MAX +    \
+	 KW_PROTO_TICKET_MAX)
 #define KW_PROTO_REPLY_FRAME_MAX                                               \
-	(KW_PROTO_HEADER_LEN + 4 * KW_PROTO_FIELD_HEADER_LEN + 1 +             \
+	(KW_PROTO_HEADER_LEN + 6 * KW_PROTO_FIELD_HEADER_LEN + 1 +             \
 	 KW_PROTO_MESSAGE_MAX + KW_PROTO_CANONICAL_USER_MAX +                  \
-	 KW_PROTO_REQUEST_ID_MAX)
+	 KW_PROTO_REQUEST_ID_MAX + KW_PROTO_INFO_MAX + KW_PROTO_TICKET_MAX)
 
 /* Wipe REQ (password included) and set every field to empty.  NULL is ok. */
 void kw_request_clear(struct kw_request *req);

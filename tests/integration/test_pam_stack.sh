@@ -79,15 +79,17 @@ mkdir -p "$SVC"
 
 # ---- helpers ---------------------------------------------------------------
 
-# make_service NAME SOURCE [PASSWORD ARGS [ACCESS ARGS]]: SOURCE from
+# make_service NAME SOURCE [PASSWORD ARGS [ACCESS ARGS [TOTP ARGS]]]: SOURCE from
 # etc/pam.d with the keyward modules made absolute, given the socket of
 # the test's keywardd and any further arguments.
 make_service() {
 	sock=socket=$KW_TEST_DIR/kwd.sock
 	pw=$MODDIR/pam_keyward_password.so
 	acc=$MODDIR/pam_keyward_access.so
+	totp=$MODDIR/pam_keyward_totp.so
 	sed -e "/^[[:space:]]*#/!s#pam_keyward_password\\.so#$pw $sock ${3:-}#" \
 		-e "/^[[:space:]]*#/!s#pam_keyward_access\\.so#$acc $sock ${4:-}#" \
+		-e "/^[[:space:]]*#/!s#pam_keyward_totp\\.so#$totp $sock ${5:-}#" \
 		"$top_srcdir/etc/pam.d/$2" >"$SVC/$1"
 }
 
@@ -338,8 +340,8 @@ is "$(printf '%s\n' "$rids" | grep -c .)" 1 \
 	"auth and account of one login log one request id"
 like "$(cat "$MODLOG.one")" "rid=$rids user=alice@acme .*password accepted" \
 	"the module logs the accepted password with the canonical user"
-is "$(grep -c "$rids" "$KWD_LOG")" 2 \
-	"keywardd logs both requests under the same id"
+is "$(grep -c "$rids" "$KWD_LOG")" 3 \
+	"keywardd logs its three requests (password, code, account) under it"
 
 like "$(grep "$rids" "$KWD_LOG" | grep ACCOUNT)" 'facts=directory' \
 	"with keywardd.cache_ttl_s=0 the account check asks the directory"

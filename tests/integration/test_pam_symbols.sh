@@ -31,5 +31,6 @@ check_module() {
 
 check_module pam_keyward_password "pam_sm_authenticate pam_sm_setcred "
 check_module pam_keyward_access "pam_sm_acct_mgmt "
+check_module pam_keyward_totp "pam_sm_authenticate pam_sm_setcred "
 
 done_testing

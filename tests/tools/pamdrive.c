@@ -5,7 +5,13 @@
  *   pamdrive [-j THREADS] [-r REPEAT] [-o auth|acct|both] [-t] SERVICE
  *
  * Reads logins from stdin, one a line: the user name, a TAB, the
- * password (the rest of the line, which may be empty).  Each login is one
+ * password (the rest of the line, which may be empty), and optionally a
+ * second TAB and a one-time code.  Without a code every password prompt
+ * gets the password; with one, the first gets the password and the
+ * later ones the code.  A code of the form "!COMMAND" is the first line
+ * that COMMAND (run by /bin/sh) prints, with the text the modules sent
+ * so far (PAM_TEXT_INFO) on its standard input: a test computes a code
+ * from the key that an enrolment shows.  Each login is one
  * PAM transaction: pam_start, pam_authenticate, pam_acct_mgmt (only when
  * authentication succeeded, as applications do), pam_end.  THREADS
  * threads take logins from the list until it is done; the whole list is
@@ -42,6 +48,7 @@ struct login {
 	size_t number; /* 1-based, in input order */
 	char *user;
 	char *password;
+	char *code; /* NULL: answer every password prompt with PASSWORD */
 	int auth;
 	int acct;
 	bool auth_ran;
@@ -118,12 +125,65 @@ static void free_responses(struct pam_response *resp, int count)
 	free(resp);
 }
 
-/* Answer password prompts with the login's password, name prompts with
- * its user; pass text on to stderr. */
+/* One transaction's side of the conversation. */
+struct talk {
+	const struct login *login;
+	int secrets_asked; /* password prompts answered so far */
+	char info[16384];  /* the PAM_TEXT_INFO text so far */
+	char computed[128];
+};
+
+static void note_info(struct talk *t, const char *msg)
+{
+	size_t used = strlen(t->info);
+
+	snprintf(t->info + used, sizeof(t->info) - used, "%s\n", msg);
+}
+
+/* The first line "!COMMAND" prints with the info text on its stdin. */
+static const char *run_code_command(struct talk *t, const char *command)
+{
+	char path[] = "/tmp/pamdrive.XXXXXX", cmd[4096];
+	FILE *p;
+	int fd;
+
+	t->computed[0] = '\0';
+	fd = mkstemp(path);
+	if (fd < 0)
+		return t->computed;
+	if (write(fd, t->info, strlen(t->info)) < 0)
+		t->computed[0] = '\0';
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "(%s) < %s", command, path);
+	p = popen(cmd, "r");
+	if (p != NULL) {
+		if (fgets(t->computed, sizeof(t->computed), p) == NULL)
+			t->computed[0] = '\0';
+		t->computed[strcspn(t->computed, "\n")] = '\0';
+		pclose(p);
+	}
+	unlink(path);
+	return t->computed;
+}
+
+static const char *secret_answer(struct talk *t)
+{
+	const struct login *login = t->login;
+
+	if (t->secrets_asked++ == 0 || login->code == NULL)
+		return login->password;
+	if (login->code[0] == '!')
+		return run_code_command(t, login->code + 1);
+	return login->code;
+}
+
+/* Answer password prompts with the login's password (and code), name
+ * prompts with its user; pass text on to stderr. */
 static int converse(int count, const struct pam_message **msgs,
 		    struct pam_response **resp_out, void *data)
 {
-	const struct login *login = data;
+	struct talk *talk = data;
+	const struct login *login = talk->login;
 	struct pam_response *resp;
 
 	if (count <= 0 || count > PAM_MAX_NUM_MSG)
@@ -136,7 +196,7 @@ static int converse(int count, const struct pam_message **msgs,
 
 		switch (msgs[i]->msg_style) {
 		case PAM_PROMPT_ECHO_OFF:
-			answer = login->password;
+			answer = secret_answer(talk);
 			break;
 		case PAM_PROMPT_ECHO_ON:
 			answer = login->user;
@@ -144,6 +204,7 @@ static int converse(int count, const struct pam_message **msgs,
 		case PAM_TEXT_INFO:
 			fprintf(stderr, "%zu info: %s\n", login->number,
 				msgs[i]->msg);
+			note_info(talk, msgs[i]->msg);
 			break;
 		case PAM_ERROR_MSG:
 			fprintf(stderr, "%zu error: %s\n", login->number,
@@ -167,17 +228,25 @@ static int converse(int count, const struct pam_message **msgs,
 
 static void run_login(const struct run *run, struct login *login)
 {
-	struct pam_conv conv = {.conv = converse, .appdata_ptr = login};
+	struct talk *talk = calloc(1, sizeof(*talk));
+	struct pam_conv conv = {.conv = converse, .appdata_ptr = talk};
 	pam_handle_t *pamh = NULL;
 	long long start = now_micros();
 	int ret;
 
 	login->auth_ran = login->acct_ran = false;
+	if (talk == NULL) {
+		login->auth = PAM_BUF_ERR;
+		login->auth_ran = true;
+		return;
+	}
+	talk->login = login;
 	ret = pam_start(run->service, login->user, &conv, &pamh);
 	if (ret != PAM_SUCCESS) {
 		login->auth = ret;
 		login->auth_ran = true;
 		login->micros = now_micros() - start;
+		free(talk);
 		return;
 	}
 	if (run->do_auth) {
@@ -192,6 +261,8 @@ static void run_login(const struct run *run, struct login *login)
 	}
 	pam_end(pamh, ret);
 	login->micros = now_micros() - start;
+	explicit_bzero(talk, sizeof(*talk));
+	free(talk);
 }
 
 static void *worker(void *arg)
@@ -223,7 +294,7 @@ static int read_logins(FILE *in, unsigned long repeat, struct run *run)
 	if (run->logins == NULL)
 		return ENOMEM;
 	while ((len = getline(&line, &linesz, in)) >= 0) {
-		char *tab;
+		char *tab, *code;
 
 		if (len > 0 && line[len - 1] == '\n')
 			line[--len] = '\0';
@@ -234,9 +305,15 @@ static int read_logins(FILE *in, unsigned long repeat, struct run *run)
 		}
 		*tab = '\0';
 		run->logins[base].user = strdup(line);
+		code = strchr(tab + 1, '\t');
+		if (code != NULL) {
+			*code = '\0';
+			run->logins[base].code = strdup(code + 1);
+		}
 		run->logins[base].password = strdup(tab + 1);
 		if (run->logins[base].user == NULL ||
-		    run->logins[base].password == NULL) {
+		    run->logins[base].password == NULL ||
+		    (code != NULL && run->logins[base].code == NULL)) {
 			ret = ENOMEM;
 			break;
 		}
@@ -267,6 +344,11 @@ static void free_logins(struct run *run, size_t distinct)
 		return;
 	for (size_t i = 0; i < distinct; i++) {
 		free(run->logins[i].user);
+		if (run->logins[i].code != NULL) {
+			explicit_bzero(run->logins[i].code,
+				       strlen(run->logins[i].code));
+			free(run->logins[i].code);
+		}
 		if (run->logins[i].password != NULL) {
 			explicit_bzero(run->logins[i].password,
 				       strlen(run->logins[i].password));

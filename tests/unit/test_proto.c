@@ -263,12 +263,23 @@ static void test_roundtrip_limits(void **state)
 	req.password[0] = '\0';
 	FILL(req.roles, KW_PROTO_ROLES_MAX);
 	roundtrip_request(&req);
+
+	/* TOTP: a code (even an empty one is sent) and a ticket. */
+	req.type = KW_PROTO_TOTP;
+	req.roles[0] = '\0';
+	req.code_given = true;
+	roundtrip_request(&req);
+	FILL(req.code, KW_PROTO_CODE_MAX);
+	FILL(req.ticket, KW_PROTO_TICKET_MAX);
+	roundtrip_request(&req);
 	kw_request_clear(&req);
 
 	kw_reply_clear(&rep);
 	FILL(rep.message, KW_PROTO_MESSAGE_MAX);
 	FILL(rep.canonical_user, KW_PROTO_CANONICAL_USER_MAX);
 	FILL(rep.request_id, KW_PROTO_REQUEST_ID_MAX);
+	FILL(rep.info, KW_PROTO_INFO_MAX);
+	FILL(rep.ticket, KW_PROTO_TICKET_MAX);
 	assert_int_equal(kw_proto_encode_reply(&rep, buf, sizeof(buf), &len),
 			 0);
 	assert_int_equal(len, KW_PROTO_REPLY_FRAME_MAX);
@@ -390,7 +401,7 @@ static void test_field_past_end(void **state)
 
 static void test_unknown_tag(void **state)
 {
-	static const uint8_t tags[] = {0, 12, 13, 31, 32, 200, 255};
+	static const uint8_t tags[] = {0, 15, 16, 31, 32, 200, 255};
 	struct frame f;
 
 	for (size_t i = 0; i < sizeof(tags); i++) {
@@ -624,8 +635,8 @@ static void test_reply_bad_status(void **state)
 		frame_field(&f, KW_TAG_STATUS, &status, 1);
 		frame_finish(&f);
 		assert_int_equal(kw_proto_decode_reply(f.buf, f.len, &out),
-				 s <= KW_STATUS_BAD_REQUEST ? 0 : EINVAL);
-		if (s > KW_STATUS_BAD_REQUEST)
+				 s <= KW_STATUS_MAX ? 0 : EINVAL);
+		if (s > KW_STATUS_MAX)
 			assert_int_equal(out.status, KW_STATUS_DENIED);
 	}
 }
@@ -661,7 +672,7 @@ static void test_encode_refuses(void **state)
 			 EINVAL);
 	/* Unknown and reply types. */
 	fill_auth(&req);
-	req.type = (enum kw_proto_type)4;
+	req.type = (enum kw_proto_type)5;
 	assert_int_equal(kw_proto_encode_request(&req, buf, sizeof(buf), &len),
 			 EINVAL);
 	req.type = KW_PROTO_REPLY;
@@ -671,7 +682,7 @@ static void test_encode_refuses(void **state)
 			 EINVAL);
 
 	kw_reply_clear(&rep);
-	rep.status = (enum kw_status)5;
+	rep.status = (enum kw_status)(KW_STATUS_MAX + 1);
 	assert_int_equal(kw_proto_encode_reply(&rep, buf, sizeof(buf), &len),
 			 EINVAL);
 	kw_request_clear(&req);

@@ -1,0 +1,373 @@
+/*
+ * kwd_audit.c - every decision recorded in its tenant's log.
+ *
+ * A worker turns each decision into an audit record and appends it to the
+ * local spool before the client gets its answer (with audit.sync, durably:
+ * fsync'd), so that no crash loses a record of an attempt that was
+ * answered.  One delivery thread, with a directory connection of its own,
+ * takes the records out of the spool in order and adds each to its
+ * tenant's chain (kw_audit_deliver).  While the directory is away the
+ * records wait in the spool, and are delivered in order once it is back;
+ * a login never waits for the directory to take its record.
+ *
+ * The chain keys are derived from the master key per tenant; the heads of
+ * the chains and the keys are kept by the delivery thread alone.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keywardd.h"
+#include "kw_audit_dir.h"
+#include "kw_log.h"
+#include "kw_secret.h"
+
+/* How long the delivery thread waits before it tries a failed one again. */
+#define RETRY_MS 1000
+/* How long it sleeps when nothing woke it, to pick up what others left. */
+#define IDLE_MS 5000
+
+/* The state of one tenant's chain, as the delivery thread knows it. */
+struct kwd_chain {
+	char tenant[KW_AUDIT_TENANT_MAX + 1];
+	unsigned char key[KW_KEY_BYTES];
+	struct kw_audit_head head;
+};
+
+struct delivery {
+	struct kwd_audit *a;
+};
+
+/* ---- the spool directory ------------------------------------------------ */
+
+/* Make PATH and its missing parents; the last one private (0700). */
+static int make_spool_dir(const char *path, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t i, n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf) || path[0] != '/') {
+		snprintf(err, errlen, "%.200s: not an absolute path", path);
+		return EINVAL;
+	}
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, i == n ? 0700 : 0755) != 0 && errno != EEXIST) {
+			int e = errno;
+
+			snprintf(err, errlen, "cannot make %.200s: %s", buf,
+				 strerror(e));
+			return e;
+		}
+		buf[i] = i == n ? '\0' : '/';
+	}
+	if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%.200s: not a directory", path);
+		return ENOTDIR;
+	}
+	return 0;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+int kwd_audit_submit(struct kwd_audit *a, const struct kw_audit_record *r)
+{
+	int rc;
+
+	if (!a->enabled)
+		return 0;
+	rc = kw_spool_append(a->spool, r);
+	if (rc != 0) {
+		kw_log(LOG_ERR, "req=%s: audit record not spooled: %s",
+		       r->request_id, strerror(rc));
+		return rc;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->pending = true;
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+	return 0;
+}
+
+int kwd_audit_name_hash(struct kwd_audit *a, const char *tenant,
+			const char *name, char *out, size_t outsz)
+{
+	unsigned char key[KW_KEY_BYTES];
+	int rc;
+
+	rc = kw_key_derive(&a->master, KW_KEY_AUDIT_NAME, tenant, key);
+	if (rc == 0)
+		rc = kw_audit_name_hash(key, name, out, outsz);
+	kw_wipe(key, sizeof(key));
+	return rc;
+}
+
+const char *kwd_audit_host(const struct kwd_audit *a)
+{
+	return a->host;
+}
+
+bool kwd_audit_enabled(const struct kwd_audit *a)
+{
+	return a->enabled;
+}
+
+/* ---- delivery ----------------------------------------------------------- */
+
+static struct kwd_chain *chain_of(struct kwd_audit *a, const char *tenant)
+{
+	struct kwd_chain *c;
+	size_t i;
+
+	for (i = 0; i < a->n_chains; i++)
+		if (strcmp(a->chains[i].tenant, tenant) == 0)
+			return &a->chains[i];
+	if (a->n_chains == a->cap_chains) {
+		size_t cap = a->cap_chains ? 2 * a->cap_chains : 16;
+
+		c = realloc(a->chains, cap * sizeof(*c));
+		if (c == NULL)
+			return NULL;
+		a->chains = c;
+		a->cap_chains = cap;
+	}
+	c = &a->chains[a->n_chains];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
+	if (kw_key_derive(&a->master, KW_KEY_AUDIT_CHAIN, tenant, c->key) != 0)
+		return NULL;
+	a->n_chains++;
+	return c;
+}
+
+static void forget_chains(struct kwd_audit *a)
+{
+	if (a->chains != NULL)
+		kw_wipe(a->chains, a->cap_chains * sizeof(*a->chains));
+	free(a->chains);
+	a->chains = NULL;
+	a->n_chains = 0;
+	a->cap_chains = 0;
+}
+
+static bool stopping(struct kwd_audit *a)
+{
+	bool s;
+
+	pthread_mutex_lock(&a->lock);
+	s = a->stopping;
+	pthread_mutex_unlock(&a->lock);
+	return s;
+}
+
+static int deliver_one(const struct kw_audit_record *spooled, void *arg)
+{
+	struct delivery *d = arg;
+	struct kwd_audit *a = d->a;
+	struct kw_audit_record r = *spooled;
+	struct kwd_chain *chain;
+	int rc;
+
+	if (stopping(a))
+		return ECANCELED; /* the rest waits in the spool */
+	chain = chain_of(a, r.tenant);
+	if (chain == NULL)
+		return ENOMEM;
+	/*
+	 * After a crash the spool may hand out again the records it had
+	 * delivered last: the first few after each start are looked up by
+	 * their id before they are added.
+	 */
+	rc = kw_audit_deliver(a->dir, chain->key, &chain->head, &r,
+			      a->check_all || a->check_ids > 0);
+	if (rc == 0) {
+		if (a->check_ids > 0)
+			a->check_ids--;
+		return 0;
+	}
+	if (rc == ENOENT) {
+		/* the tenant is gone (deleted, or never was): no log to keep */
+		kw_log(LOG_WARNING,
+		       "audit: tenant %s has no log (deleted?); record %s of "
+		       "request %s dropped",
+		       r.tenant, r.id, r.request_id);
+		return 0;
+	}
+	/* a head seen before the failure may be stale now */
+	chain->head.known = false;
+	kw_log(LOG_WARNING,
+	       "audit: record %s not delivered yet (%s); it stays spooled",
+	       r.id,
+	       kw_dir_error(a->dir)[0] ? kw_dir_error(a->dir) : strerror(rc));
+	return rc;
+}
+
+/* One pass over the spool.  Returns 0 when it is empty. */
+static int deliver_all(struct kwd_audit *a, struct kwd_server *srv)
+{
+	struct delivery d = {.a = a};
+	size_t delivered = 0, bad = 0;
+	int rc;
+
+	if (a->dir == NULL) {
+		struct kwd_conf *conf = kwd_conf_get(srv);
+
+		rc = kw_dir_open(&conf->cfg, KW_DIR_AS_SERVICE, NULL, NULL,
+				 &a->dir);
+		kwd_conf_put(srv, conf);
+		if (rc != 0) {
+			kw_dir_free(a->dir);
+			a->dir = NULL;
+			return rc;
+		}
+	}
+	rc = kw_spool_replay(a->spool, deliver_one, &d, &delivered, &bad);
+	if (rc == 0)
+		a->check_all = false; /* the spool knows its place again */
+	if (bad > 0)
+		kw_log(LOG_ERR,
+		       "audit: %zu spooled records did not decode; kept in "
+		       "the spool's bad/ folder",
+		       bad);
+	if (rc == ECONNREFUSED || rc == ETIMEDOUT || rc == EPROTO) {
+		kw_dir_free(a->dir);
+		a->dir = NULL;
+	}
+	return rc;
+}
+
+static void wait_for_work(struct kwd_audit *a, int ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&a->lock);
+	while (!a->pending && !a->stopping)
+		if (pthread_cond_timedwait(&a->wake, &a->lock, &until) != 0)
+			break;
+	a->pending = false;
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void *delivery_main(void *arg)
+{
+	struct kwd_server *srv = arg;
+	struct kwd_audit *a = &srv->audit;
+	bool failing = false;
+
+	while (!stopping(a)) {
+		int rc = deliver_all(a, srv);
+
+		if (rc != 0 && rc != ECANCELED && !failing)
+			kw_log(LOG_WARNING,
+			       "audit: the directory does not take records "
+			       "(%s); they wait in %s",
+			       strerror(rc), a->spool_dir);
+		if (rc == 0 && failing)
+			kw_log(LOG_NOTICE,
+			       "audit: the directory takes records again");
+		failing = rc != 0 && rc != ECANCELED;
+		wait_for_work(a, failing ? RETRY_MS : IDLE_MS);
+	}
+	kw_dir_free(a->dir);
+	a->dir = NULL;
+	return NULL;
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+int kwd_audit_start(struct kwd_server *srv, const struct kwd_conf *conf)
+{
+	struct kwd_audit *a = &srv->audit;
+	char err[KW_CONFIG_ERROR_MAX];
+	int rc;
+
+	a->enabled = false;
+	if (gethostname(a->host, sizeof(a->host) - 1) != 0 || a->host[0] == 0)
+		snprintf(a->host, sizeof(a->host), "localhost");
+	kw_audit_clean_text(a->host, sizeof(a->host), a->host);
+	for (char *p = a->host; *p != '\0'; p++)
+		if (*p == ' ')
+			*p = '_';
+	rc = kw_master_key_load(conf->cfg.master_key_file, &a->master, err,
+				sizeof(err));
+	if (rc != 0) {
+		if (!conf->cfg.audit_enabled && rc == ENOENT)
+			return 0; /* neither audit nor TOTP can work */
+		kw_log(LOG_ERR, "keys.master_key_file: %s", err);
+		return rc;
+	}
+	if (!conf->cfg.audit_enabled) {
+		kw_log(LOG_WARNING, "audit.enabled is false: decisions are "
+				    "logged, not recorded");
+		return 0;
+	}
+	snprintf(a->spool_dir, sizeof(a->spool_dir), "%s",
+		 conf->cfg.audit_spool_dir);
+	rc = make_spool_dir(a->spool_dir, err, sizeof(err));
+	if (rc == 0) {
+		err[0] = '\0';
+		rc = kw_spool_open(a->spool_dir, &a->spool, err, sizeof(err));
+	}
+	if (rc != 0) {
+		kw_log(LOG_ERR, "audit spool: %s", err);
+		return rc;
+	}
+	if (err[0] != '\0') {
+		/* it starts over at its oldest record: look each one up */
+		kw_log(LOG_WARNING, "audit spool: %s", err);
+		a->check_all = true;
+	}
+	kw_spool_set_sync(a->spool, conf->cfg.audit_sync);
+	a->check_ids = KW_SPOOL_REDELIVER_MAX;
+	a->enabled = true;
+	rc = pthread_create(&a->thread, NULL, delivery_main, srv);
+	if (rc != 0) {
+		kw_log(LOG_ERR, "cannot start the audit delivery: %s",
+		       strerror(rc));
+		return rc;
+	}
+	a->started = true;
+	return 0;
+}
+
+void kwd_audit_stop(struct kwd_server *srv)
+{
+	struct kwd_audit *a = &srv->audit;
+
+	if (a->started) {
+		pthread_mutex_lock(&a->lock);
+		a->stopping = true;
+		pthread_cond_signal(&a->wake);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->thread, NULL);
+		a->started = false;
+	}
+	kw_spool_close(a->spool);
+	a->spool = NULL;
+	a->enabled = false;
+	forget_chains(a);
+	kw_master_key_wipe(&a->master);
+}
+
+const struct kw_master_key *kwd_master_key(const struct kwd_server *srv)
+{
+	return srv->audit.master.loaded ? &srv->audit.master : NULL;
+}

@@ -1,0 +1,186 @@
+#!/bin/sh
+# test_audit_keywardd.sh - every decision keywardd makes leaves exactly one
+# record in its tenant's log, with the right reason, delivered through
+# the spool even across a directory outage.  Records are read back with
+# ldapsearch as root, not with kwadm: an independent look at what is
+# stored.  keywardd delivers after it answers, so the tests poll the
+# directory (10 s at most) for what they expect.
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/slapd.sh"
+. "$top_srcdir/tests/lib/keyward.sh"
+. "$top_srcdir/tests/lib/keywardd.sh"
+
+kw_require_root
+[ -x "$KEYWARDD" ] && [ -x "$KWCALL" ] ||
+	skip_all "keywardd or kwcall not built"
+trap keywardd_cleanup EXIT INT TERM HUP
+kw_directory_start || { not_ok "directory ready"; done_testing; }
+
+A_PW='alice: audited 1'
+B_PW='bob: deactivated 2'
+C_PW='carol: must change'
+D_PW='dave: suspended 4'
+
+{
+	kwadm tenant create acme && kwadm tenant create beta &&
+		kwadm tenant create gamma &&
+		kw_make_user alice@acme "$A_PW" && kw_make_user bob@acme "$B_PW" &&
+		kw_make_user dave@gamma "$D_PW" &&
+		kwadm user add carol@acme --password-file \
+			"$(kw_password_file c "$C_PW")" &&
+		kwadm user deactivate bob@acme && kwadm tenant suspend gamma &&
+		kwadm role create ops@acme
+} >"$KW_TEST_DIR/setup.out" 2>&1
+ok $? "tenants acme, beta and gamma (suspended), their users"
+keywardd_start -o lockout.password_user_limit=3 \
+	-o lockout.password_address_limit=1000
+ok $? "keywardd starts, lockout at 3 failed passwords per user"
+
+# records TENANT FILTER: how many records of TENANT's log match FILTER.
+records() {
+	count_entries "ou=audit,o=$1,$KW_TENANTS" "$2"
+}
+# wait_records TENANT FILTER N: poll until N records match; print the count.
+wait_records() {
+	i=0
+	while [ $i -lt 200 ]; do
+		n=$(records "$1" "$2")
+		[ "$n" = "$3" ] && break
+		sleep 0.05
+		i=$((i + 1))
+	done
+	printf '%s' "$n"
+}
+auth() { # auth ID USER PASSWORD [KWCALL ARGS]
+	id=$1 u=$2 p=$3
+	shift 3
+	printf '%s' "$p" | kwcall auth -u "$u" -i "$id" -S sshd \
+		-r 192.0.2.5 -T pts/7 "$@" | sed -n 1p
+}
+account() { # account ID USER [KWCALL ARGS]
+	id=$1 u=$2
+	shift 2
+	kwcall account -u "$u" -i "$id" -S sshd -r 192.0.2.5 "$@" | sed -n 1p
+}
+# one_record TENANT ID REASON OUTCOME: exactly one record of the request,
+# and it has that reason and outcome.
+one_record() {
+	is "$(wait_records "$1" "(kwRequestId=$2)" 1)" 1 \
+		"request $2: exactly one record in $1's log"
+	is "$(records "$1" "(&(kwRequestId=$2)(kwReason=$3)(kwOutcome=$4))")" \
+		1 "request $2: reason $3, outcome $4"
+}
+
+auth a-ok alice@acme "$A_PW" >/dev/null
+one_record acme a-ok success success
+DN=$(as_root ldapsearch -LLL -o ldif-wrap=no \
+	-b "ou=audit,o=acme,$KW_TENANTS" '(kwRequestId=a-ok)' 1.1 |
+	sed -n 's/^dn: //p')
+for pair in kwUserName:alice kwService:sshd kwRemoteHost:192.0.2.5 \
+	kwTty:pts/7 kwEventKind:auth "kwEventHost:$(hostname)"; do
+	is "$(attr_of "$DN" "${pair%%:*}")" "${pair#*:}" \
+		"the record holds ${pair%%:*}=${pair#*:}"
+done
+like "$(attr_of "$DN" kwEventTime)" '^[0-9]{14}\.[0-9]{6}Z$' \
+	"and its time, to the microsecond"
+like "$(attr_of "$DN" kwChainHash)" '^[0-9a-f]{64}$' "and its chain hash"
+
+auth a-wrong alice@acme "not it" >/dev/null
+one_record acme a-wrong wrong_password fail
+auth a-unknown nobody@acme "$A_PW" >/dev/null
+one_record acme a-unknown unknown_user fail
+is "$(records acme '(&(kwRequestId=a-unknown)(kwUserName=*))')" 0 \
+	"the unknown name is not stored in clear"
+is "$(records acme '(&(kwRequestId=a-unknown)(kwUserHash=*))')" 1 \
+	"but as a keyed hash"
+auth a-unknown2 nobody@acme "other" >/dev/null
+wait_records acme '(kwRequestId=a-unknown2)' 1 >/dev/null
+h1=$(as_root ldapsearch -LLL -b "ou=audit,o=acme,$KW_TENANTS" \
+	'(kwRequestId=a-unknown)' kwUserHash | sed -n 's/^kwUserHash: //p')
+h2=$(as_root ldapsearch -LLL -b "ou=audit,o=acme,$KW_TENANTS" \
+	'(kwRequestId=a-unknown2)' kwUserHash | sed -n 's/^kwUserHash: //p')
+is "$h1" "$h2" "the same name gives the same hash, so repeats can be counted"
+auth a-empty alice@acme "" >/dev/null
+one_record acme a-empty empty_password fail
+auth a-deact bob@acme "$B_PW" >/dev/null
+one_record acme a-deact deactivated fail
+auth a-susp dave@gamma "$D_PW" >/dev/null
+one_record gamma a-susp suspended fail
+account a-role alice@acme -R ops >/dev/null
+one_record acme a-role missing_role fail
+account a-change carol@acme >/dev/null
+one_record acme a-change must_change_password fail
+account a-acct alice@acme >/dev/null
+one_record acme a-acct success success
+is "$(records acme '(&(kwRequestId=a-acct)(kwEventKind=account))')" 1 \
+	"an account decision is recorded as kind account"
+auth a-invalid 'Not*A)Name' "$A_PW" >/dev/null
+auth a-notenant alice@nowhere "$A_PW" >/dev/null
+is "$(count_entries "ou=tenants,$KW_TENANTS" \
+	'(|(kwRequestId=a-invalid)(kwRequestId=a-notenant))')" 0 \
+	"a name with no valid or known tenant goes to no tenant's log"
+like "$(grep 'req=a-invalid ' "$KWD_LOG")" 'outcome=invalid_name' \
+	"(only to keywardd's log)"
+
+for i in 1 2 3; do
+	auth "l-$i" alice@acme "wrong $i" >/dev/null
+done
+i=0
+while [ $i -lt 200 ] &&
+	[ "$(attr_of "$(kw_user_dn alice@acme)" kwLockReason)" != password ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+auth a-locked alice@acme "$A_PW" >/dev/null
+one_record acme a-locked locked fail
+
+# beta's log holds none of acme's records.
+is "$(records beta '(objectClass=kwAuditEvent)')" 0 \
+	"beta's log has no record of acme's attempts"
+
+# ---- the directory goes away: records wait in the spool ------------------
+
+SPOOL=$KW_TEST_DIR/spool
+KWSPOOL=$top_builddir/tests/tools/kwspool
+slapd_stop
+for i in 1 2 3; do
+	auth "out-$i" bob@acme "$B_PW" >/dev/null
+done
+is "$("$KWSPOOL" count "$SPOOL")" 3 \
+	"slapd stopped: three attempts wait in the spool"
+is "$(stat -c %a "$SPOOL")" 700 "which only keywardd's user may read"
+slapd_restart_same
+ok $? "slapd restarted"
+is "$(wait_records acme '(&(|(kwRequestId=out-1)(kwRequestId=out-2)(kwRequestId=out-3))(kwReason=unavailable))' 3)" 3 \
+	"all three are delivered once it is back, as 'unavailable'"
+seqs=$(as_root ldapsearch -LLL -b "ou=audit,o=acme,$KW_TENANTS" \
+	'(|(kwRequestId=out-1)(kwRequestId=out-2)(kwRequestId=out-3))' kwEventSeq kwRequestId |
+	awk '/^kwEventSeq/ {s=$2} /^kwRequestId/ {print $2, s}' | sort)
+is "$(printf '%s\n' "$seqs" | awk '{print $2}' | sort -n | tr '\n' ' ')" \
+	"$(printf '%s\n' "$seqs" | awk '{print $2}' | tr '\n' ' ')" \
+	"in the order they were made"
+i=0
+while [ $i -lt 200 ] && [ "$("$KWSPOOL" count "$SPOOL")" != 0 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+is "$("$KWSPOOL" count "$SPOOL")" 0 "and the spool is empty again"
+
+# ---- the records are one intact chain -----------------------------------
+
+keywardd_stop
+ok $? "keywardd stops"
+out=$(kwadm audit verify --tenant acme 2>&1)
+ok $? "kwadm audit verify finds acme's chain intact"
+diag "$out"
+
+leaked=0
+for pw in "$A_PW" "$B_PW" "$C_PW" "$D_PW"; do
+	grep -qF -- "$pw" "$KWD_LOG" && leaked=1
+	as_root ldapsearch -LLL -o ldif-wrap=no -b "ou=tenants,$KW_TENANTS" \
+		'(objectClass=kwAuditEvent)' | grep -qF -- "$pw" && leaked=1
+done
+ok $leaked "no password in keywardd's log or in any record"
+done_testing
