@@ -12,7 +12,12 @@
  *
  *   login_bench -s SERVICE -f FLOOR_SERVICE -u USER -p PASSWORD_FILE
  *               -H LDAP_URI -b SEARCH_BASE -D USER_DN
- *               -S SERVICE_DN -P SERVICE_PASSWORD_FILE [-n N] [-c C]
+ *               -S SERVICE_DN -P SERVICE_PASSWORD_FILE [-n N] [-c C] [-w]
+ *
+ * With -w every login uses a wrong password, and a refusal is what is
+ * expected: the stack's figure is the cost of a failed login, and the
+ * floor's directory work is the search, the failed bind and the one
+ * write a failure must make (an increment of the user's counter).
  *
  * PAM finds SERVICE and FLOOR_SERVICE where the application's PAM looks:
  * run it under pam_wrapper (bench/login_bench.sh does).  Prints median
@@ -36,6 +41,7 @@ struct opts {
 	const char *service_dn;
 	char password[256], service_password[256];
 	int n, clients;
+	bool wrong; /* -w: measure failed logins */
 };
 
 struct run {
@@ -105,16 +111,40 @@ static LDAP *ldap_open_bound(const char *uri, const char *dn,
 	return ld;
 }
 
+/*
+ * A failure's one write: an increment on the user's entry.  Of another
+ * counter than keywardd's, so that the floor's writes lock nobody.
+ */
+static int floor_count(const struct opts *o, LDAP *svc)
+{
+	char *one[] = {(char *)"1", NULL};
+	LDAPMod inc = {LDAP_MOD_INCREMENT,
+		       (char *)"kwCodeFailures",
+		       {.modv_strvals = one}};
+	LDAPMod *mods[] = {&inc, NULL};
+
+	int rc = ldap_modify_ext_s(svc, o->user_dn, mods, NULL, NULL);
+
+	if (rc == LDAP_NO_SUCH_ATTRIBUTE) { /* the first failure sets it */
+		inc.mod_op = LDAP_MOD_REPLACE;
+		rc = ldap_modify_ext_s(svc, o->user_dn, mods, NULL, NULL);
+	}
+	return rc;
+}
+
 /* The directory work of one login: find the user, bind as the user. */
 static int floor_ldap(const struct opts *o, LDAP *svc, LDAP *usr)
 {
 	char *attrs[] = {(char *)"uid", (char *)"uidNumber",
 			 (char *)"kwDeactivated", (char *)"pwdReset", NULL};
+	static char wrong[] = "not the password";
 	struct berval cred = {strlen(o->password), (char *)o->password};
 	LDAPMessage *res = NULL;
 	char filter[128];
 	int rc;
 
+	if (o->wrong)
+		cred = (struct berval){sizeof(wrong) - 1, wrong};
 	snprintf(filter, sizeof(filter), "(uid=%.*s)",
 		 (int)strcspn(o->user, "@"), o->user);
 	rc = ldap_search_ext_s(svc, o->base, LDAP_SCOPE_ONELEVEL, filter, attrs,
@@ -124,8 +154,13 @@ static int floor_ldap(const struct opts *o, LDAP *svc, LDAP *usr)
 	ldap_msgfree(res);
 	if (rc != LDAP_SUCCESS)
 		return rc;
-	return ldap_sasl_bind_s(usr, o->user_dn, LDAP_SASL_SIMPLE, &cred, NULL,
-				NULL, NULL);
+	rc = ldap_sasl_bind_s(usr, o->user_dn, LDAP_SASL_SIMPLE, &cred, NULL,
+			      NULL, NULL);
+	if (!o->wrong)
+		return rc;
+	if (rc != LDAP_INVALID_CREDENTIALS)
+		return LDAP_OTHER;
+	return floor_count(o, svc);
 }
 
 static void *worker(void *arg)
@@ -152,9 +187,14 @@ static void *worker(void *arg)
 			rc = pam_login(o->floor_service, o->user, o->password);
 			if (rc == PAM_SUCCESS &&
 			    floor_ldap(o, svc, usr) != LDAP_SUCCESS)
-				rc = PAM_AUTH_ERR;
+				rc = PAM_SYSTEM_ERR;
 		} else {
-			rc = pam_login(o->service, o->user, o->password);
+			rc = pam_login(o->service, o->user,
+				       o->wrong ? "not the password"
+						: o->password);
+			/* a refused wrong password is the expected answer */
+			if (o->wrong && rc == PAM_AUTH_ERR)
+				rc = PAM_SUCCESS;
 		}
 		r->lat[i] = now_us() - t0;
 		if (rc != PAM_SUCCESS)
@@ -239,7 +279,8 @@ static void usage(void)
 		"-p PASSWORD_FILE\n"
 		"                   -H LDAP_URI -b SEARCH_BASE -D USER_DN "
 		"-S SERVICE_DN\n"
-		"                   -P SERVICE_PASSWORD_FILE [-n N] [-c C]\n");
+		"                   -P SERVICE_PASSWORD_FILE [-n N] [-c C] "
+		"[-w]\n");
 	exit(2);
 }
 
@@ -248,7 +289,7 @@ int main(int argc, char **argv)
 	struct opts o = {.n = 2000, .clients = 8};
 	int counts[2], ci, opt;
 
-	while ((opt = getopt(argc, argv, "s:f:u:p:H:b:D:S:P:n:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:f:u:p:H:b:D:S:P:n:c:w")) != -1) {
 		switch (opt) {
 		case 's':
 			o.service = optarg;
@@ -287,6 +328,9 @@ int main(int argc, char **argv)
 		case 'c':
 			o.clients = atoi(optarg);
 			break;
+		case 'w':
+			o.wrong = true;
+			break;
 		default:
 			usage();
 		}
@@ -299,6 +343,8 @@ int main(int argc, char **argv)
 	/* warm up: modules loaded once, connections made, caches filled */
 	for (opt = 0; opt < 20; opt++)
 		pam_login(o.service, o.user, o.password);
+	if (o.wrong)
+		printf("failed logins (a wrong password each)\n");
 
 	counts[0] = 1;
 	counts[1] = o.clients;
@@ -311,11 +357,13 @@ int main(int argc, char **argv)
 		measure(&o, false, counts[ci], &stack);
 		measure(&o, true, counts[ci], &floor);
 		printf("%-8d %-34s %8.0f %8.0f %9.0f %6d\n", counts[ci],
-		       "keyward password+access stack", stack.median, stack.p99,
-		       stack.per_s, stack.failures);
+		       o.wrong ? "keyward stack, wrong password"
+			       : "keyward password+access stack",
+		       stack.median, stack.p99, stack.per_s, stack.failures);
 		printf("%-8d %-34s %8.0f %8.0f %9.0f %6d\n", counts[ci],
-		       "floor: pam_permit + search + bind", floor.median,
-		       floor.p99, floor.per_s, floor.failures);
+		       o.wrong ? "floor: permit+search+bind+increment"
+			       : "floor: pam_permit + search + bind",
+		       floor.median, floor.p99, floor.per_s, floor.failures);
 		printf("%-8d %-34s %8.2f %8.2f %9.2f\n", counts[ci],
 		       "ratio stack/floor", stack.median / floor.median,
 		       stack.p99 / floor.p99, floor.per_s / stack.per_s);

@@ -13,17 +13,21 @@
 # login_bench adds to each kw-floor transaction the directory operations a
 # login needs (search for the user, bind as the user) on warm libldap
 # connections.  It prints median and p99 latency and logins per second
-# for both, with one client and with CLIENTS, and their ratio.
+# for both, with one client and with CLIENTS, and their ratio, in four
+# runs: successful logins with auditing on (records fsync'd, the
+# default), on without fsync, and off; and failed logins (a wrong
+# password: counted and recorded), whose floor adds the failure's one
+# write (an increment) to the search and the failed bind.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 LOGINS=${1:-2000}
 CLIENTS=${2:-8}
 BENCH=$top_builddir/bench/login_bench
-for f in "$BENCH" "$top_builddir/keywardd" \
+for f in "$BENCH" "$top_builddir/keywardd" "$top_builddir/kwcall" \
 	"$top_builddir/.libs/pam_keyward_password.so"; do
 	[ -x "$f" ] || [ -f "$f" ] || {
-		echo "login_bench.sh: $f not built (run make)" >&2
+		echo "login_bench.sh: $f not built (run make; make kwcall)" >&2
 		exit 2
 	}
 done
@@ -40,6 +44,9 @@ WRAPPER=$(for d in /usr/lib/*-linux-gnu /usr/lib64 /usr/lib; do
 . "$top_srcdir/tests/lib/keywardd.sh"
 [ "$(id -u)" = 0 ] || { echo "login_bench.sh: run as root" >&2; exit 2; }
 trap keywardd_cleanup EXIT INT TERM HUP
+# A reader that goes away (| head) must not leave slapd and keywardd
+# running: leave through the EXIT trap.
+trap 'trap "" PIPE; exit 141' PIPE
 kw_directory_start >/dev/null || exit 1
 keywardd_start || exit 1
 
@@ -67,13 +74,44 @@ auth     required pam_permit.so
 account  required pam_permit.so
 PAM
 
-echo "keyward login benchmark: $(nproc) CPUs, slapd over ldapi://, $(date -u +%FT%TZ)"
-LD_PRELOAD=$WRAPPER PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$svc \
-	"$BENCH" -s kw-bench -f kw-floor -u alice@acme \
-	-p "$(kw_password_file bench "$PW")" -H "$SLAPD_LDAPI" \
-	-b "ou=people,o=acme,$KW_TENANTS" -D "$USER_DN" \
-	-S "cn=keywardd,ou=system,$KW_BASE" -P "$KW_SECRET" \
-	-n "$LOGINS" -c "$CLIENTS" 2>"$KW_TEST_DIR/bench.err" || {
-	tail -5 "$KW_TEST_DIR/bench.err" >&2
-	exit 1
+# run TITLE [LOGIN_BENCH ARGS]: one table of figures.
+run() {
+	title=$1
+	shift
+	printf '\n== %s\n' "$title"
+	LD_PRELOAD=$WRAPPER PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$svc \
+		"$BENCH" -s kw-bench -f kw-floor -u alice@acme \
+		-p "$(kw_password_file bench "$PW")" -H "$SLAPD_LDAPI" \
+		-b "ou=people,o=acme,$KW_TENANTS" -D "$USER_DN" \
+		-S "cn=keywardd,ou=system,$KW_BASE" -P "$KW_SECRET" \
+		-c "$CLIENTS" "$@" 2>"$KW_TEST_DIR/bench.err" || {
+		tail -5 "$KW_TEST_DIR/bench.err" >&2
+		exit 1
+	}
 }
+# restart_keywardd ARGS: keywardd with other settings, same directory.
+restart_keywardd() {
+	keywardd_stop
+	keywardd_start "$@" || exit 1
+}
+
+echo "keyward login benchmark: $(nproc) CPUs, slapd over ldapi://, $(date -u +%FT%TZ)"
+run "successful logins; auditing on, each record fsync'd (the default)" \
+	-n "$LOGINS"
+restart_keywardd -o audit.sync=false
+run "successful logins; auditing on, records not fsync'd (audit.sync=false)" \
+	-n "$LOGINS"
+restart_keywardd -o audit.enabled=false
+run "successful logins; auditing off (audit.enabled=false)" -n "$LOGINS"
+
+# Failed logins: lockout limits at their highest, and the counters
+# cleared, so that every attempt is a counted wrong password and none a
+# refusal of a locked account (which counts nothing).
+restart_keywardd -o lockout.password_user_limit=1000 \
+	-o lockout.password_address_limit=100000
+kwadm user unlock alice@acme >/dev/null
+FAILS=$((LOGINS / 5))
+[ "$FAILS" -ge 10 ] || FAILS=10
+run "failed logins (counted, recorded); $FAILS per measurement" -w \
+	-n "$FAILS"
+kwadm user unlock alice@acme >/dev/null
