@@ -140,6 +140,67 @@ one_record acme a-locked locked fail
 is "$(records beta '(objectClass=kwAuditEvent)')" 0 \
 	"beta's log has no record of acme's attempts"
 
+# ---- the same through the PAM stack ---------------------------------------
+
+# Each case logs in through a service of its own, a copy of the shipped
+# keyward-login stack, so that its records are found by kwService.
+PAMDRIVE=$top_builddir/tests/tools/pamdrive
+SVC=$KW_TEST_DIR/pam.d
+mkdir -p "$SVC"
+printf '%s\n' 'auth required pam_deny.so' 'account required pam_deny.so' \
+	>"$SVC/other"
+mods=$top_builddir/.libs
+for s in p-ok p-wrong p-unknown p-empty p-deact p-susp p-role; do
+	sed -e "/^[[:space:]]*#/!s#\(pam_keyward_[a-z]*\.so\)#$mods/\1 socket=$KWD_SOCKET#" \
+		"$top_srcdir/etc/pam.d/keyward-login" >"$SVC/$s"
+done
+sed -i "s#\(pam_keyward_access.so socket=[^ ]*\)#\1 role=ops#" "$SVC/p-role"
+# stack SERVICE USER PASSWORD: the PAM results, as pamdrive prints them.
+stack() {
+	printf '%s\t%s\n' "$2" "$3" | env LD_PRELOAD=libpam_wrapper.so \
+		PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$SVC" "$PAMDRIVE" "$1" \
+		2>/dev/null | sed 's/^[0-9]* //'
+}
+# by_stack TENANT SERVICE N: the records of that service, once N are in.
+by_stack() {
+	wait_records "$1" "(kwService=$2)" "$3"
+}
+kwadm user unlock alice@acme >/dev/null 2>&1
+if ldconfig -p 2>/dev/null | grep -q libpam_wrapper.so && [ -x "$PAMDRIVE" ]
+then
+	stack p-ok alice@acme "$A_PW" >/dev/null
+	is "$(by_stack acme p-ok 2)" 2 \
+		"stack, success: two records (auth and account)"
+	is "$(records acme '(&(kwService=p-ok)(kwEventKind=auth)(kwReason=success))')" \
+		1 "one of them the authentication's success"
+	stack p-wrong alice@acme "not it" >/dev/null
+	is "$(by_stack acme p-wrong 1)" 1 "stack, wrong password: one record"
+	is "$(records acme '(&(kwService=p-wrong)(kwReason=wrong_password))')" \
+		1 "with the reason wrong_password"
+	stack p-unknown nobody@acme "$A_PW" >/dev/null
+	is "$(records acme '(&(kwService=p-unknown)(kwReason=unknown_user))')" \
+		1 "stack, unknown user: one record, unknown_user"
+	stack p-empty alice@acme "" >/dev/null
+	is "$(by_stack acme p-empty 1)" 1 "stack, empty password: one record"
+	is "$(records acme '(&(kwService=p-empty)(kwReason=empty_password))')" \
+		1 "with the reason empty_password"
+	stack p-deact bob@acme "$B_PW" >/dev/null
+	is "$(by_stack acme p-deact 1)" 1 "stack, deactivated user: one record"
+	is "$(records acme '(&(kwService=p-deact)(kwReason=deactivated))')" \
+		1 "with the reason deactivated"
+	stack p-susp dave@gamma "$D_PW" >/dev/null
+	is "$(by_stack gamma p-susp 1)" 1 "stack, suspended tenant: one record"
+	is "$(records gamma '(&(kwService=p-susp)(kwReason=suspended))')" \
+		1 "with the reason suspended"
+	stack p-role alice@acme "$A_PW" >/dev/null
+	is "$(by_stack acme p-role 2)" 2 \
+		"stack, missing role: the authentication's and the account's"
+	is "$(records acme '(&(kwService=p-role)(kwEventKind=account)(kwReason=missing_role))')" \
+		1 "the account step's with the reason missing_role"
+else
+	skip "the cases through the PAM stack" "pam_wrapper or pamdrive missing"
+fi
+
 # ---- the directory goes away: records wait in the spool ------------------
 
 SPOOL=$KW_TEST_DIR/spool
