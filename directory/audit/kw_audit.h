@@ -357,6 +357,20 @@ void kw_spool_set_segment_size(struct kw_spool *s, size_t bytes);
 int kw_spool_append(struct kw_spool *s, const struct kw_audit_record *r);
 
 /*
+ * As kw_spool_append(), without waiting for the disk: R is written (it
+ * survives the process), and on disk once a later kw_spool_append() or
+ * kw_spool_sync() of this handle returns, since syncing the journal
+ * syncs every line before it.  For a record that another will follow
+ * at once (a login's accepted password, then its account step), so that
+ * one login waits for one sync, not two.
+ */
+int kw_spool_append_deferred(struct kw_spool *s,
+			     const struct kw_audit_record *r);
+
+/* Wait until every record appended so far is on disk (with sync on). */
+int kw_spool_sync(struct kw_spool *s);
+
+/*
  * Hand the records from the cursor on to DELIVER, oldest first, moving
  * the cursor past each one that DELIVER accepts (returns 0).  Stops at the
  * first DELIVER that fails and returns its value; that record and all

@@ -845,7 +845,9 @@ static int wait_synced(struct kw_spool *s, unsigned long long t)
 	return 0;
 }
 
-int kw_spool_append(struct kw_spool *s, const struct kw_audit_record *r)
+/* Append R; with WAIT (and sync on), return once it is on disk. */
+static int append_record(struct kw_spool *s, const struct kw_audit_record *r,
+			 bool wait)
 {
 	char line[KW_AUDIT_LINE_MAX + 1];
 	bool locked = false;
@@ -884,11 +886,38 @@ int kw_spool_append(struct kw_spool *s, const struct kw_audit_record *r)
 	unlock_file(s->lockfd);
 	locked = false;
 	s->written++;
-	if (s->sync)
+	if (s->sync && wait)
 		rc = wait_synced(s, s->written);
 done:
 	if (locked)
 		unlock_file(s->lockfd);
+	pthread_mutex_unlock(&s->append_mutex);
+	return rc;
+}
+
+int kw_spool_append(struct kw_spool *s, const struct kw_audit_record *r)
+{
+	return append_record(s, r, true);
+}
+
+int kw_spool_append_deferred(struct kw_spool *s,
+			     const struct kw_audit_record *r)
+{
+	return append_record(s, r, false);
+}
+
+int kw_spool_sync(struct kw_spool *s)
+{
+	int rc;
+
+	if (s == NULL)
+		return EINVAL;
+	if (!s->sync)
+		return 0;
+	rc = pthread_mutex_lock(&s->append_mutex);
+	if (rc != 0)
+		return rc;
+	rc = wait_synced(s, s->written);
 	pthread_mutex_unlock(&s->append_mutex);
 	return rc;
 }

@@ -209,9 +209,12 @@ int kwd_audit_start(struct kwd_server *srv, const struct kwd_conf *conf);
 void kwd_audit_stop(struct kwd_server *srv);
 /*
  * Spool R (a record with a tenant) before the decision is answered, and
- * wake the delivery.  Returns 0, or an errno value (logged).
+ * wake the delivery.  DEFERRED: R's login goes on at once (an accepted
+ * password), so R is synced with the next record.  Returns 0, or an
+ * errno value (logged).
  */
-int kwd_audit_submit(struct kwd_audit *a, const struct kw_audit_record *r);
+int kwd_audit_submit(struct kwd_audit *a, const struct kw_audit_record *r,
+		     bool deferred);
 bool kwd_audit_enabled(const struct kwd_audit *a);
 const char *kwd_audit_host(const struct kwd_audit *a);
 /* The keyed hash of an unresolved NAME typed for TENANT. */

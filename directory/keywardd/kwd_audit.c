@@ -4,11 +4,16 @@
  * A worker turns each decision into an audit record and appends it to the
  * local spool before the client gets its answer (with audit.sync, durably:
  * fsync'd), so that no crash loses a record of an attempt that was
- * answered.  One delivery thread, with a directory connection of its own,
- * takes the records out of the spool in order and adds each to its
- * tenant's chain (kw_audit_deliver).  While the directory is away the
- * records wait in the spool, and are delivered in order once it is back;
- * a login never waits for the directory to take its record.
+ * answered.  The one exception waits one step: the record of an accepted
+ * password (or code) is written at once but synced with the record of
+ * the login's next step, which follows within milliseconds, so that a
+ * login waits for one sync of the disk rather than two; the delivery
+ * thread syncs the spool whenever the directory does not take records,
+ * and keywardd does at its stop.  One delivery thread, with a directory
+ * connection of its own, takes the records out of the spool in order and adds
+ * each to its tenant's chain (kw_audit_deliver).  While the directory is away
+ * the records wait in the spool, and are delivered in order once it is back; a
+ * login never waits for the directory to take its record.
  *
  * The chain keys are derived from the master key per tenant; the heads of
  * the chains and the keys are kept by the delivery thread alone.
@@ -81,13 +86,15 @@ static int make_spool_dir(const char *path, char *err, size_t errlen)
 
 /* ---- records ------------------------------------------------------------ */
 
-int kwd_audit_submit(struct kwd_audit *a, const struct kw_audit_record *r)
+int kwd_audit_submit(struct kwd_audit *a, const struct kw_audit_record *r,
+		     bool deferred)
 {
 	int rc;
 
 	if (!a->enabled)
 		return 0;
-	rc = kw_spool_append(a->spool, r);
+	rc = deferred ? kw_spool_append_deferred(a->spool, r)
+		      : kw_spool_append(a->spool, r);
 	if (rc != 0) {
 		kw_log(LOG_ERR, "req=%s: audit record not spooled: %s",
 		       r->request_id, strerror(rc));
@@ -275,6 +282,8 @@ static void *delivery_main(void *arg)
 	while (!stopping(a)) {
 		int rc = deliver_all(a, srv);
 
+		if (rc != 0 && rc != ECANCELED)
+			kw_spool_sync(a->spool); /* they wait: on disk */
 		if (rc != 0 && rc != ECANCELED && !failing)
 			kw_log(LOG_WARNING,
 			       "audit: the directory does not take records "
@@ -360,6 +369,8 @@ void kwd_audit_stop(struct kwd_server *srv)
 		pthread_join(a->thread, NULL);
 		a->started = false;
 	}
+	if (a->spool != NULL)
+		kw_spool_sync(a->spool);
 	kw_spool_close(a->spool);
 	a->spool = NULL;
 	a->enabled = false;

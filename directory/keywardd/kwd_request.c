@@ -371,7 +371,10 @@ static bool record_decision(struct call *c, enum outcome o)
 	snprintf(r.outcome, sizeof(r.outcome), "%s",
 		 is_success(o) ? KW_AUDIT_SUCCESS : KW_AUDIT_FAIL);
 	snprintf(r.reason, sizeof(r.reason), "%s", outcome_names[o]);
-	if (kwd_audit_submit(a, &r) == 0)
+	/* a login that goes on: its next step's record syncs this one */
+	if (kwd_audit_submit(a, &r,
+			     is_success(o) &&
+				     c->req.type != KW_PROTO_ACCOUNT) == 0)
 		return true;
 failed:
 	kw_log(LOG_ERR,

@@ -154,7 +154,14 @@ static const char *run_code_command(struct talk *t, const char *command)
 	if (write(fd, t->info, strlen(t->info)) < 0)
 		t->computed[0] = '\0';
 	close(fd);
-	snprintf(cmd, sizeof(cmd), "(%s) < %s", command, path);
+	/*
+	 * Without the preloads of this process (pam_wrapper, and the
+	 * sanitizer runtime of an ASan build, whose leak report at the
+	 * exit of a tool such as oathtool would end it before its output
+	 * is flushed).
+	 */
+	snprintf(cmd, sizeof(cmd), "unset LD_PRELOAD; (%s) < %s", command,
+		 path);
 	p = popen(cmd, "r");
 	if (p != NULL) {
 		if (fgets(t->computed, sizeof(t->computed), p) == NULL)

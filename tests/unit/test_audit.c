@@ -1231,6 +1231,31 @@ static void test_spool_append_replay(void **state)
 	assert_int_equal(count_segments(ss), 1);
 }
 
+/*
+ * Deferred appends are written at once, in order with the others, and
+ * synced by the next synced append or by kw_spool_sync().
+ */
+static void test_spool_deferred(void **state)
+{
+	struct spool_state *ss = *state;
+	struct kw_audit_record r;
+
+	open_spool(ss);
+	for (int i = 1; i <= 3; i++) {
+		base_record(&r, i);
+		assert_int_equal(kw_spool_append_deferred(ss->spool, &r), 0);
+	}
+	assert_int_equal(spool_count(ss), 3);
+	base_record(&r, 4);
+	assert_int_equal(kw_spool_append(ss->spool, &r), 0);
+	base_record(&r, 5);
+	assert_int_equal(kw_spool_append_deferred(ss->spool, &r), 0);
+	assert_int_equal(kw_spool_sync(ss->spool), 0);
+	assert_int_equal(kw_spool_sync(NULL), EINVAL);
+	replay_spool(ss, 0, 5, 0);
+	assert_seen(ss, 1, 5);
+}
+
 static void test_spool_delivery_fails(void **state)
 {
 	struct spool_state *ss = *state;
@@ -1797,6 +1822,8 @@ int main(void)
 		cmocka_unit_test(test_name_hash),
 		cmocka_unit_test(test_new_id),
 		cmocka_unit_test_setup_teardown(test_spool_append_replay,
+						spool_setup, spool_teardown),
+		cmocka_unit_test_setup_teardown(test_spool_deferred,
 						spool_setup, spool_teardown),
 		cmocka_unit_test_setup_teardown(test_spool_delivery_fails,
 						spool_setup, spool_teardown),
