@@ -216,18 +216,6 @@ static bool one_value(LDAP *ld, LDAPMessage *e, const char *attr, char *out,
 	return ok;
 }
 
-static bool has_class(LDAP *ld, LDAPMessage *e, const char *cls)
-{
-	struct berval **v = ldap_get_values_len(ld, e, "objectClass");
-	bool found = false;
-
-	for (size_t i = 0; v != NULL && v[i] != NULL && !found; i++)
-		found = v[i]->bv_len == strlen(cls) &&
-			strncasecmp(v[i]->bv_val, cls, v[i]->bv_len) == 0;
-	ldap_value_free_len(v);
-	return found;
-}
-
 /* The seq that E's DN names (kwEventSeq=<seq>,...), or 0. */
 static unsigned long long seq_of_dn(LDAP *ld, LDAPMessage *e)
 {
@@ -270,7 +258,7 @@ static int record_from_entry(struct kw_dir *dir, LDAPMessage *e,
 
 	memset(r, 0, sizeof(*r));
 	*seq_out = seq_of_dn(ld, e);
-	ok = *seq_out != 0 && has_class(ld, e, OC_EVENT) &&
+	ok = *seq_out != 0 && kw_entry_has_class(ld, e, OC_EVENT) &&
 	     one_value(ld, e, AT_ID, r->id, sizeof(r->id)) &&
 	     one_value(ld, e, AT_TIME, time_s, sizeof(time_s)) &&
 	     one_value(ld, e, AT_OUTCOME, r->outcome, sizeof(r->outcome)) &&
@@ -740,7 +728,7 @@ static int store_anchor(struct kw_dir *dir, const char *tenant,
 	rc = kw_dir_read(dir, dn, attrs, &res, &e);
 	if (rc)
 		return rc;
-	is_log = has_class(dir->ld, e, OC_LOG);
+	is_log = kw_entry_has_class(dir->ld, e, OC_LOG);
 	ldap_msgfree(res);
 	if (!is_log) {
 		kw_mods_init(&m);

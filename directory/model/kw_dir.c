@@ -353,6 +353,19 @@ int kw_dir_read(struct kw_dir *dir, const char *dn, char **attrs,
 	return 0;
 }
 
+bool kw_entry_has_class(LDAP *ld, LDAPMessage *entry, const char *cls)
+{
+	struct berval **v = ldap_get_values_len(ld, entry, "objectClass");
+	bool found = false;
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL && !found; i++)
+		found = v[i]->bv_len == strlen(cls) &&
+			strncasecmp(v[i]->bv_val, cls, v[i]->bv_len) == 0;
+	ldap_value_free_len(v);
+	return found;
+}
+
 bool kw_attr_str(LDAP *ld, LDAPMessage *entry, const char *attr, char *out,
 		 size_t outsz)
 {

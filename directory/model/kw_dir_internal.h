@@ -97,6 +97,8 @@ int kw_dir_read(struct kw_dir *dir, const char *dn, char **attrs,
 		LDAPMessage **res, LDAPMessage **entry);
 
 /* Attribute values of ENTRY; return false when absent. */
+/* Does ENTRY have the object class CLS (compared ignoring case)? */
+bool kw_entry_has_class(LDAP *ld, LDAPMessage *entry, const char *cls);
 bool kw_attr_str(LDAP *ld, LDAPMessage *entry, const char *attr, char *out,
 		 size_t outsz);
 bool kw_attr_long(LDAP *ld, LDAPMessage *entry, const char *attr, long *out);

@@ -43,19 +43,6 @@ static void login_attrs(char *attrs[LOGIN_ATTRS_MAX])
 	attrs[n] = NULL;
 }
 
-static bool has_class(LDAP *ld, LDAPMessage *e, const char *cls)
-{
-	struct berval **v = ldap_get_values_len(ld, e, "objectClass");
-	bool found = false;
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL && !found; i++)
-		found = v[i]->bv_len == strlen(cls) &&
-			strncasecmp(v[i]->bv_val, cls, v[i]->bv_len) == 0;
-	ldap_value_free_len(v);
-	return found;
-}
-
 static int add_role(char ***roles, size_t *n, const char *role)
 {
 	char **r = realloc(*roles, (*n + 2) * sizeof(*r));
@@ -181,18 +168,18 @@ int kw_login_lookup_recv(struct kw_dir *dir, int msgid,
 
 		if (dn == NULL)
 			continue;
-		if (has_class(dir->ld, e, KW_OC_TENANT) &&
+		if (kw_entry_has_class(dir->ld, e, KW_OC_TENANT) &&
 		    kw_dn_equal(dn, tdn)) {
 			kw_tenant_fill(dir, e, &out->tenant);
 			out->tenant_found = true;
-		} else if (has_class(dir->ld, e, "posixAccount") &&
+		} else if (kw_entry_has_class(dir->ld, e, "posixAccount") &&
 			   kw_dn_equal(dn, udn)) {
 			kw_user_fill(dir, e, name->tenant, &out->user);
 			out->user_found = true;
-		} else if (has_class(dir->ld, e, "kwFailureCounter") &&
+		} else if (kw_entry_has_class(dir->ld, e, "kwFailureCounter") &&
 			   is_address_entry(dn, tdn, address)) {
 			kw_lock_fill(dir, e, &out->address);
-		} else if (has_class(dir->ld, e, "groupOfNames")) {
+		} else if (kw_entry_has_class(dir->ld, e, "groupOfNames")) {
 			char cn[KW_ROLE_MAX + 1], rdn[KW_DN_MAX];
 
 			if (kw_attr_str(dir->ld, e, "cn", cn, sizeof(cn)) &&

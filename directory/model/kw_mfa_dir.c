@@ -106,19 +106,6 @@ static bool hashes_valid(char *const *hashes, size_t n)
 
 /* ---- reading ----------------------------------------------------------- */
 
-static bool has_class(LDAP *ld, LDAPMessage *e, const char *cls)
-{
-	struct berval **v = ldap_get_values_len(ld, e, "objectClass");
-	bool found = false;
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL && !found; i++)
-		found = v[i]->bv_len == strlen(cls) &&
-			strncasecmp(v[i]->bv_val, cls, v[i]->bv_len) == 0;
-	ldap_value_free_len(v);
-	return found;
-}
-
 /* Has E a value of ATTR, whatever it is? */
 static bool attr_present(LDAP *ld, LDAPMessage *e, const char *attr)
 {
@@ -363,16 +350,16 @@ int kw_mfa_lookup(struct kw_dir *dir, const struct kw_name *name,
 		if (dn == NULL)
 			continue;
 		if (!out->tenant_found && kw_dn_equal(dn, tdn) &&
-		    has_class(dir->ld, e, KW_OC_TENANT)) {
+		    kw_entry_has_class(dir->ld, e, KW_OC_TENANT)) {
 			fill_policy(dir, e, name->tenant, &out->policy);
 			out->tenant_found = true;
 		} else if (!out->user_found && kw_dn_equal(dn, udn) &&
-			   has_class(dir->ld, e, "posixAccount")) {
+			   kw_entry_has_class(dir->ld, e, "posixAccount")) {
 			rc = fill_user(dir, e, &out->user);
 			out->user_found = rc == 0;
 		} else if (address_key != NULL && !out->address.found &&
 			   kw_dn_equal(dn, adn) &&
-			   has_class(dir->ld, e, "kwFailureCounter")) {
+			   kw_entry_has_class(dir->ld, e, "kwFailureCounter")) {
 			kw_lock_fill(dir, e, &out->address);
 		}
 		ldap_memfree(dn);
