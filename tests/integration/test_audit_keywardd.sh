@@ -155,9 +155,13 @@ for s in p-ok p-wrong p-unknown p-empty p-deact p-susp p-role; do
 		"$top_srcdir/etc/pam.d/keyward-login" >"$SVC/$s"
 done
 sed -i "s#\(pam_keyward_access.so socket=[^ ]*\)#\1 role=ops#" "$SVC/p-role"
+PRELOAD=libpam_wrapper.so
+if ldd "$mods/pam_keyward_password.so" 2>/dev/null | grep -q libasan; then
+	PRELOAD="$(${CC:-gcc} -print-file-name=libasan.so):$PRELOAD"
+fi
 # stack SERVICE USER PASSWORD: the PAM results, as pamdrive prints them.
 stack() {
-	printf '%s\t%s\n' "$2" "$3" | env LD_PRELOAD=libpam_wrapper.so \
+	printf '%s\t%s\n' "$2" "$3" | env LD_PRELOAD="$PRELOAD" \
 		PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$SVC" "$PAMDRIVE" "$1" \
 		2>/dev/null | sed 's/^[0-9]* //'
 }
