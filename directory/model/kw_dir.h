@@ -207,30 +207,19 @@ int kw_user_set_password(struct kw_dir *dir, const struct kw_name *name,
 			 const char *password, bool must_change);
 /*
  * Check PASSWORD by binding as the user on DIR, which must be a
- * connection of its own (KW_DIR_ANONYMOUS), never the service one.  An
- * empty password is refused before anything is sent.  Returns 0, EACCES
- * for wrong credentials or an unknown user (the directory does not tell
- * them apart), or a connection error.
- */
-int kw_user_check_password(struct kw_dir *dir, const struct kw_name *name,
-			   const char *password);
-/*
- * The same in two halves, so that a caller can have the directory work
- * on the bind and on a lookup on another connection at the same time:
- * _send puts the bind on the wire and sets *MSGID_OUT; _recv waits for
- * its answer (within the operation timeout) and returns what
- * kw_user_check_password() would.
+ * connection of its own (KW_DIR_ANONYMOUS), never the service one, in two
+ * halves, so that a caller can have the directory work on the bind and
+ * on a lookup on another connection at the same time: _send puts the
+ * bind on the wire and sets *MSGID_OUT (an empty password is refused
+ * before anything is sent); _recv waits for its answer (within the
+ * operation timeout) and returns 0, EACCES for wrong credentials or an
+ * unknown user (the directory does not tell them apart), or a connection
+ * error.  Each bind replaces the identity of the one before on DIR (a
+ * failed one leaves it anonymous), so DIR serves check after check.
  */
 int kw_user_check_password_send(struct kw_dir *dir, const struct kw_name *name,
 				const char *password, int *msgid_out);
 int kw_user_check_password_recv(struct kw_dir *dir, int msgid);
-/*
- * Make DIR, a KW_DIR_ANONYMOUS connection, anonymous again after a
- * password check that succeeded and left it bound as that user, so that
- * it can serve the next check.  Returns 0, EINVAL for a connection of
- * another identity, or a connection error.
- */
-int kw_dir_bind_anonymous(struct kw_dir *dir);
 void kw_user_clear(struct kw_user *user);
 void kw_user_list_free(struct kw_user *list, size_t n);
 
@@ -248,16 +237,12 @@ struct kw_login_facts {
  * Everything a login decision needs about NAME: the tenant's state, the
  * user's entry and roles, found with one subtree search of the tenant
  * (so that a login costs one round trip for its facts, and an unknown
- * name costs the same as a known one).  Only entries at the places the
- * model puts them count.  Returns 0 with the found flags set, or a
- * connection error; EINVAL for an invalid name.
- */
-int kw_login_lookup(struct kw_dir *dir, const struct kw_name *name,
-		    const char *address, struct kw_login_facts *out);
-/*
- * kw_login_lookup() in two halves, as kw_user_check_password_send/recv.
- * ADDRESS, a kw_address_key() or NULL, adds that source address's failure
- * counters of the tenant to the same search.
+ * name costs the same as a known one), in two halves as
+ * kw_user_check_password_send/recv.  ADDRESS, a kw_address_key() or
+ * NULL, adds that source address's failure counters of the tenant to the
+ * same search.  Only entries at the places the model puts them count.
+ * _recv returns 0 with the found flags set, or a connection error;
+ * EINVAL for an invalid name.
  */
 int kw_login_lookup_send(struct kw_dir *dir, const struct kw_name *name,
 			 const char *address, int *msgid_out);

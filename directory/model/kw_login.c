@@ -131,18 +131,6 @@ int kw_login_lookup_send(struct kw_dir *dir, const struct kw_name *name,
 	return kw_dir_fail(dir, rc, "search");
 }
 
-int kw_login_lookup(struct kw_dir *dir, const struct kw_name *name,
-		    const char *address, struct kw_login_facts *out)
-{
-	int msgid, rc;
-
-	memset(out, 0, sizeof(*out));
-	rc = kw_login_lookup_send(dir, name, address, &msgid);
-	if (rc == 0)
-		rc = kw_login_lookup_recv(dir, msgid, name, address, out);
-	return rc;
-}
-
 int kw_login_lookup_recv(struct kw_dir *dir, int msgid,
 			 const struct kw_name *name, const char *address,
 			 struct kw_login_facts *out)

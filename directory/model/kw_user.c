@@ -449,26 +449,3 @@ int kw_user_check_password_recv(struct kw_dir *dir, int msgid)
 	ldap_msgfree(res);
 	return rc;
 }
-
-int kw_user_check_password(struct kw_dir *dir, const struct kw_name *name,
-			   const char *password)
-{
-	int msgid, rc;
-
-	rc = kw_user_check_password_send(dir, name, password, &msgid);
-	if (rc == 0)
-		rc = kw_user_check_password_recv(dir, msgid);
-	return rc;
-}
-
-int kw_dir_bind_anonymous(struct kw_dir *dir)
-{
-	struct berval none = {0, NULL};
-	int rc;
-
-	if (dir == NULL || dir->as != KW_DIR_ANONYMOUS || dir->ld == NULL)
-		return EINVAL;
-	rc = ldap_sasl_bind_s(dir->ld, "", LDAP_SASL_SIMPLE, &none, NULL, NULL,
-			      NULL);
-	return kw_dir_fail(dir, rc, "anonymous bind");
-}
