@@ -819,6 +819,34 @@ int kwadm_generate_password(char *buf, size_t bufsz)
 
 /* ---- connection --------------------------------------------------------- */
 
+int kwadm_prepare_user(struct kwadm *ctx, const char *input,
+		       struct kw_name *name)
+{
+	int rc;
+
+	rc = kwadm_load_config(ctx);
+	if (rc == 0)
+		rc = kwadm_parse_user(ctx, input, NULL, name);
+	if (rc == 0)
+		rc = kwadm_connect(ctx);
+	return rc;
+}
+
+int kwadm_load_master_key(const struct kwadm *ctx, struct kw_master_key *key)
+{
+	char err[KW_CONFIG_ERROR_MAX] = "";
+	int rc;
+
+	rc = kw_master_key_load(ctx->cfg.master_key_file, key, err,
+				sizeof(err));
+	if (rc == 0)
+		return KWADM_EXIT_OK;
+	kwadm_error("cannot use the master key: %s%s",
+		    err[0] != '\0' ? err : strerror(rc),
+		    rc == ENOENT ? " ('kwadm directory init' makes one)" : "");
+	return KWADM_EXIT_FAILURE;
+}
+
 int kwadm_connect(struct kwadm *ctx)
 {
 	char password[KW_SECRET_MAX + 1];

@@ -23,6 +23,7 @@
 
 #include "kw_config.h"
 #include "kw_dir.h"
+#include "kw_keys.h"
 #include "kw_names.h"
 
 /* Exit statuses, as documented in kwadm(8). */
@@ -146,6 +147,19 @@ int kwadm_check_text(const char *what, const char *text);
 
 /* Connect as root or as the -U administrator.  Returns an exit status. */
 int kwadm_connect(struct kwadm *ctx);
+
+/*
+ * What a command about one user does first: load the configuration,
+ * parse INPUT (user@tenant) into *NAME, connect.  Returns an exit status.
+ */
+int kwadm_prepare_user(struct kwadm *ctx, const char *input,
+		       struct kw_name *name);
+
+/*
+ * Load keys.master_key_file into *KEY (root only can), printing why not.
+ * Returns an exit status.
+ */
+int kwadm_load_master_key(const struct kwadm *ctx, struct kw_master_key *key);
 
 /*
  * Report RC from a kw_dir_* call in words: KIND ("tenant", "user",

@@ -165,25 +165,6 @@ static int require_root(const struct kwadm *ctx,
 	return KWADM_EXIT_FAILURE;
 }
 
-static int load_master_key(const struct kwadm *ctx, struct kw_master_key *mk)
-{
-	char err[KW_CONFIG_ERROR_MAX] = "";
-	int rc;
-
-	if (ctx->cfg.master_key_file == NULL ||
-	    ctx->cfg.master_key_file[0] == '\0') {
-		kwadm_error("keys.master_key_file is not set: the audit chain "
-			    "keys derive from it");
-		return KWADM_EXIT_FAILURE;
-	}
-	rc = kw_master_key_load(ctx->cfg.master_key_file, mk, err, sizeof(err));
-	if (rc == 0)
-		return 0;
-	kwadm_error("cannot load the master key: %s",
-		    err[0] != '\0' ? err : strerror(rc));
-	return KWADM_EXIT_FAILURE;
-}
-
 /* The tenants of --tenant T or --all, in *NAMES_OUT (free with free()). */
 static int pick_tenants(struct kwadm *ctx, const char *tenant, bool all,
 			char (**names_out)[KW_TENANT_MAX + 1], size_t *n_out)
@@ -999,7 +980,7 @@ static int audit_verify(struct kwadm *ctx, const struct kwadm_command *cmd,
 	if (rc == 0)
 		rc = kwadm_load_config(ctx);
 	if (rc == 0)
-		rc = load_master_key(ctx, &mk);
+		rc = kwadm_load_master_key(ctx, &mk);
 	if (rc == 0)
 		rc = kwadm_connect(ctx);
 	if (rc == 0)
@@ -1171,7 +1152,7 @@ static int audit_purge(struct kwadm *ctx, const struct kwadm_command *cmd,
 		rc = KWADM_EXIT_FAILURE;
 		goto done;
 	}
-	rc = load_master_key(ctx, &mk);
+	rc = kwadm_load_master_key(ctx, &mk);
 	if (rc == 0)
 		rc = kwadm_connect(ctx);
 	if (rc == 0)

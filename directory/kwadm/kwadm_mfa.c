@@ -86,19 +86,6 @@ static void totp_params(const struct kwadm *ctx, struct kw_totp_params *p)
 	p->window = ctx->cfg.mfa_window;
 }
 
-/* Load the configuration, parse INPUT into NAME, connect. */
-static int prepare(struct kwadm *ctx, const char *input, struct kw_name *name)
-{
-	int rc;
-
-	rc = kwadm_load_config(ctx);
-	if (rc == 0)
-		rc = kwadm_parse_user(ctx, input, NULL, name);
-	if (rc == 0)
-		rc = kwadm_connect(ctx);
-	return rc;
-}
-
 static int root_only(const struct kwadm_command *cmd, const char *why)
 {
 	kwadm_error("'mfa %s' works as root only: %s; run it without -U",
@@ -355,7 +342,7 @@ static int mfa_enroll(struct kwadm *ctx, const struct kwadm_command *cmd,
 		KWADM_HELP_OPTION,
 		{NULL, 0, NULL, 0},
 	};
-	char qname[KW_QNAME_MAX + 1], err[KW_CONFIG_ERROR_MAX] = "";
+	char qname[KW_QNAME_MAX + 1];
 	const char *code_file = NULL;
 	bool want_qr = false, force = false;
 	struct kw_mfa_user token;
@@ -397,15 +384,9 @@ static int mfa_enroll(struct kwadm *ctx, const struct kwadm_command *cmd,
 		goto done;
 	kwadm_format_user(ctx, &name, qname, sizeof(qname));
 	/* the key first: without it, nothing is worth a round trip */
-	rc = kw_master_key_load(ctx->cfg.master_key_file, &e.key, err,
-				sizeof(err));
-	if (rc != 0) {
-		kwadm_error("cannot use the master key: %s%s", err,
-			    rc == ENOENT ? " ('kwadm directory init' makes one)"
-					 : "");
-		rc = KWADM_EXIT_FAILURE;
+	rc = kwadm_load_master_key(ctx, &e.key);
+	if (rc != 0)
 		goto done;
-	}
 	rc = kwadm_connect(ctx);
 	if (rc != 0)
 		goto done;
@@ -463,7 +444,7 @@ static int mfa_status(struct kwadm *ctx, const struct kwadm_command *cmd,
 	rc = kwadm_parse_plain(cmd, argc, argv, 1, "user name");
 	if (rc >= 0)
 		return rc;
-	rc = prepare(ctx, argv[optind], &name);
+	rc = kwadm_prepare_user(ctx, argv[optind], &name);
 	if (rc != 0)
 		return rc;
 	kwadm_format_user(ctx, &name, qname, sizeof(qname));
@@ -505,7 +486,7 @@ static int mfa_reset(struct kwadm *ctx, const struct kwadm_command *cmd,
 	rc = kwadm_parse_plain(cmd, argc, argv, 1, "user name");
 	if (rc >= 0)
 		return rc;
-	rc = prepare(ctx, argv[optind], &name);
+	rc = kwadm_prepare_user(ctx, argv[optind], &name);
 	if (rc != 0)
 		return rc;
 	kwadm_format_user(ctx, &name, qname, sizeof(qname));
@@ -540,7 +521,7 @@ static int mfa_recovery_codes(struct kwadm *ctx,
 		return rc;
 	if (ctx->admin != NULL)
 		return root_only(cmd, "only root may store recovery codes");
-	rc = prepare(ctx, argv[optind], &name);
+	rc = kwadm_prepare_user(ctx, argv[optind], &name);
 	if (rc != 0)
 		return rc;
 	kwadm_format_user(ctx, &name, qname, sizeof(qname));

@@ -61,19 +61,6 @@ static void print_user(const struct kwadm *ctx, const struct kw_user *user)
 	kwadm_print_record(ctx, fields, sizeof(fields) / sizeof(fields[0]));
 }
 
-/* Load the configuration, parse INPUT into NAME, connect. */
-static int prepare(struct kwadm *ctx, const char *input, struct kw_name *name)
-{
-	int rc;
-
-	rc = kwadm_load_config(ctx);
-	if (rc == 0)
-		rc = kwadm_parse_user(ctx, input, NULL, name);
-	if (rc == 0)
-		rc = kwadm_connect(ctx);
-	return rc;
-}
-
 /* Read or generate the new password.  Returns an exit status. */
 static int obtain_password(struct new_password *pw)
 {
@@ -317,7 +304,7 @@ static int user_show(struct kwadm *ctx, const struct kwadm_command *cmd,
 	rc = kwadm_parse_plain(cmd, argc, argv, 1, "user name");
 	if (rc >= 0)
 		return rc;
-	rc = prepare(ctx, argv[optind], &name);
+	rc = kwadm_prepare_user(ctx, argv[optind], &name);
 	if (rc != 0)
 		return rc;
 	kwadm_format_user(ctx, &name, qname, sizeof(qname));
@@ -352,7 +339,7 @@ static int change_user(struct kwadm *ctx, const struct kwadm_command *cmd,
 	rc = kwadm_parse_plain(cmd, argc, argv, 1, "user name");
 	if (rc >= 0)
 		return rc;
-	rc = prepare(ctx, argv[optind], &name);
+	rc = kwadm_prepare_user(ctx, argv[optind], &name);
 	if (rc != 0)
 		return rc;
 	kwadm_format_user(ctx, &name, qname, sizeof(qname));
