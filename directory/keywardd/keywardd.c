@@ -1,12 +1,12 @@
 /*
- * keywardd.c - the per-host daemon of keyward: main(), options, signals
- * and the accept loop.
+ * keywardd.c - the per-host daemon of keyward: main(), options and
+ * signals.
  *
  * main() is a short recipe: parse the options, read the configuration,
- * start logging, listen, detach (unless -f), start the workers, accept
- * and handle signals until SIGTERM, stop.  Signals are blocked in every
- * thread and read from a signalfd by the main thread, between two
- * accepts, so no work at all happens in a signal handler.
+ * start logging, listen, detach (unless -f), start the workers (which
+ * accept the clients, kwd_server.c), handle signals until SIGTERM, stop.
+ * Signals are blocked in every thread and read from a signalfd by the
+ * main thread, so no work at all happens in a signal handler.
  */
 #include "config.h"
 
@@ -35,7 +35,6 @@ struct daemon_state {
 	struct kwd_options opt;
 	const char *overrides[MAX_OVERRIDES];
 	struct kwd_server srv;
-	int listen_fd;
 	int signal_fd;
 	char socket_path[256]; /* the one we bound, to unlink at exit */
 	unsigned long generation;
@@ -250,42 +249,21 @@ static bool handle_signals(struct daemon_state *st)
 	return running;
 }
 
-/* ---- the accept loop --------------------------------------------------- */
-
-static void accept_one(struct daemon_state *st)
-{
-	int fd = accept4(st->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (fd >= 0) {
-		kwd_server_push(&st->srv, fd);
-		return;
-	}
-	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-	    errno == ENOMEM) {
-		/* out of descriptors: let the workers free some */
-		kw_log(LOG_ERR, "accept: %s", strerror(errno));
-		poll(NULL, 0, 100);
-	}
-}
+/* ---- the signal loop --------------------------------------------------- */
 
 static void serve(struct daemon_state *st)
 {
-	struct pollfd fds[2] = {
-		{.fd = st->signal_fd, .events = POLLIN},
-		{.fd = st->listen_fd, .events = POLLIN},
-	};
+	struct pollfd pfd = {.fd = st->signal_fd, .events = POLLIN};
 
 	for (;;) {
-		if (poll(fds, 2, -1) < 0) {
+		if (poll(&pfd, 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			kw_log(LOG_ERR, "poll: %s", strerror(errno));
 			return;
 		}
-		if ((fds[0].revents & POLLIN) && !handle_signals(st))
+		if ((pfd.revents & POLLIN) && !handle_signals(st))
 			return;
-		if (fds[1].revents & POLLIN)
-			accept_one(st);
 	}
 }
 
@@ -312,7 +290,7 @@ static int start(struct daemon_state *st)
 		kw_log(LOG_ERR, "getrandom: %s", strerror(errno));
 		return EIO;
 	}
-	rc = kwd_listen(conf->cfg.socket_path, &st->listen_fd, err,
+	rc = kwd_listen(conf->cfg.socket_path, &st->srv.listen_fd, err,
 			sizeof(err));
 	if (rc != 0) {
 		kw_log(LOG_ERR, "cannot listen: %s", err);
@@ -346,15 +324,15 @@ static int stop(struct daemon_state *st)
 	int rc;
 
 	/* new clients find no socket at once; accepted ones are answered */
-	if (st->listen_fd >= 0) {
-		close(st->listen_fd);
-		if (unlink(st->socket_path) != 0 && errno != ENOENT)
-			kw_log(LOG_WARNING, "cannot remove %s: %s",
-			       st->socket_path, strerror(errno));
-	}
+	if (st->srv.listen_fd >= 0 && unlink(st->socket_path) != 0 &&
+	    errno != ENOENT)
+		kw_log(LOG_WARNING, "cannot remove %s: %s", st->socket_path,
+		       strerror(errno));
 	rc = kwd_server_stop(&st->srv, KWD_DRAIN_TIMEOUT_MS);
 	if (rc != 0)
 		return rc; /* workers still run: free nothing under them */
+	if (st->srv.listen_fd >= 0)
+		close(st->srv.listen_fd);
 	kwd_audit_stop(&st->srv);
 	kwd_conf_put(&st->srv, st->srv.conf);
 	st->srv.conf = NULL;
@@ -371,13 +349,11 @@ int main(int argc, char **argv)
 {
 	static struct daemon_state st = {
 		.srv = {.lock = PTHREAD_MUTEX_INITIALIZER,
-			.not_empty = PTHREAD_COND_INITIALIZER,
-			.not_full = PTHREAD_COND_INITIALIZER,
+			.listen_fd = -1,
 			.exited = PTHREAD_COND_INITIALIZER,
 			.handover = {.lock = PTHREAD_MUTEX_INITIALIZER},
 			.audit = {.lock = PTHREAD_MUTEX_INITIALIZER,
 				  .wake = PTHREAD_COND_INITIALIZER}},
-		.listen_fd = -1,
 		.signal_fd = -1,
 	};
 	int rc;

@@ -29,8 +29,6 @@
 #define KWD_WRITE_TIMEOUT_MS 2000
 /* How long SIGTERM waits for the requests in flight. */
 #define KWD_DRAIN_TIMEOUT_MS 10000
-/* Queued connections per worker before the acceptor waits. */
-#define KWD_QUEUE_PER_WORKER 8
 /* Bytes of the keyed hash that stands for an unresolved name in the log. */
 #define KWD_NAME_HASH_BYTES 8
 #define KWD_NAME_KEY_BYTES 32
@@ -130,12 +128,8 @@ struct kwd_audit {
 
 struct kwd_server {
 	pthread_mutex_t lock;
-	pthread_cond_t not_empty;
-	pthread_cond_t not_full;
-	int *queue; /* client fds, a ring of queue_cap */
-	size_t queue_cap;
-	size_t queue_head;
-	size_t queue_len;
+	/* The listening socket; the workers accept on it. */
+	int listen_fd;
 	bool stopping;
 	struct kwd_conf *conf; /* the current one */
 	struct kwd_worker *workers;
@@ -188,13 +182,14 @@ int kwd_listen(const char *path, int *fd_out, char *err, size_t errlen);
 
 /* ---- server (kwd_server.c) --------------------------------------------- */
 
+/* Start the workers, which accept on SRV->listen_fd. */
 int kwd_server_start(struct kwd_server *srv, struct kwd_conf *conf);
-/* Hand a client connection to the workers; waits while the queue is full. */
-void kwd_server_push(struct kwd_server *srv, int fd);
 /*
- * Stop: let the workers finish what is queued and in flight, for at most
- * TIMEOUT_MS.  Returns 0, or ETIMEDOUT if some worker is still busy (it
- * is then left running and nothing of the server is freed).
+ * Stop: shut the listening socket down (the clients in its backlog are
+ * refused) and let the workers finish the requests in flight, for at
+ * most TIMEOUT_MS.  Returns 0, or ETIMEDOUT if some worker is still busy
+ * (it is then left running and nothing of the server is freed).  The
+ * caller closes the listening socket after a 0.
  */
 int kwd_server_stop(struct kwd_server *srv, int timeout_ms);
 

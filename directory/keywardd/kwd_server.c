@@ -1,52 +1,60 @@
 /*
- * kwd_server.c - the workers and the bounded queue between them and the
- * acceptor.
+ * kwd_server.c - the workers, each of which accepts its own clients.
  *
- * Each worker keeps its own warm directory connections, so a directory
- * that is slow delays only the requests that wait on it (each bounded by
- * directory.connect_timeout_ms and op_timeout_ms) while the other workers
- * go on answering.  When the queue is full the acceptor waits for a free
- * slot, and new clients wait in the socket's backlog: under load they are
- * answered late, or time out and refuse, but never get a wrong answer.
+ * Every worker waits in accept() on the listening socket, and the kernel
+ * gives each new client to one waiting worker: a request goes from the
+ * client's connect() to the thread that answers it with no hand-over in
+ * between (a hand-over costs a thread wake-up, a good part of a local
+ * round trip).  Each worker keeps its own warm directory connections, so
+ * a directory that is slow delays only the requests that wait on it (each
+ * bounded by directory.connect_timeout_ms and op_timeout_ms) while the
+ * other workers go on answering.  When every worker is busy, new clients
+ * wait in the socket's backlog: under load they are answered late, or
+ * time out and refuse, but never get a wrong answer.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "keywardd.h"
 #include "kw_log.h"
 
-/* The next client fd, or -1 once the server stops and the queue is empty. */
-static int pop(struct kwd_server *srv)
+static bool stopping(struct kwd_server *srv)
 {
-	int fd = -1;
+	bool s;
 
 	pthread_mutex_lock(&srv->lock);
-	while (srv->queue_len == 0 && !srv->stopping)
-		pthread_cond_wait(&srv->not_empty, &srv->lock);
-	if (srv->queue_len > 0) {
-		fd = srv->queue[srv->queue_head];
-		srv->queue_head = (srv->queue_head + 1) % srv->queue_cap;
-		srv->queue_len--;
-		pthread_cond_signal(&srv->not_full);
-	}
+	s = srv->stopping;
 	pthread_mutex_unlock(&srv->lock);
-	return fd;
+	return s;
 }
 
-void kwd_server_push(struct kwd_server *srv, int fd)
+/* The next client, or -1 once the server stops. */
+static int next_client(struct kwd_server *srv)
 {
-	pthread_mutex_lock(&srv->lock);
-	while (srv->queue_len == srv->queue_cap)
-		pthread_cond_wait(&srv->not_full, &srv->lock);
-	srv->queue[(srv->queue_head + srv->queue_len) % srv->queue_cap] = fd;
-	srv->queue_len++;
-	pthread_cond_signal(&srv->not_empty);
-	pthread_mutex_unlock(&srv->lock);
+	for (;;) {
+		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd >= 0)
+			return fd;
+		/* kwd_server_stop() shuts the socket down: EINVAL */
+		if (stopping(srv))
+			return -1;
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		/*
+		 * Out of descriptors or memory, or worse: say so and wait
+		 * a little, so that a lasting error does not spin.
+		 */
+		kw_log(LOG_ERR, "accept: %s", strerror(errno));
+		poll(NULL, 0, 100);
+	}
 }
 
 static void *worker_main(void *arg)
@@ -55,7 +63,7 @@ static void *worker_main(void *arg)
 	struct kwd_server *srv = w->srv;
 	int fd;
 
-	while ((fd = pop(srv)) >= 0) {
+	while ((fd = next_client(srv)) >= 0) {
 		struct kwd_conf *conf = kwd_conf_get(srv);
 
 		if (conf->generation != w->generation) {
@@ -81,10 +89,8 @@ int kwd_server_start(struct kwd_server *srv, struct kwd_conf *conf)
 	int rc;
 
 	srv->conf = conf;
-	srv->queue_cap = n * KWD_QUEUE_PER_WORKER;
-	srv->queue = calloc(srv->queue_cap, sizeof(*srv->queue));
 	srv->workers = calloc(n, sizeof(*srv->workers));
-	if (srv->queue == NULL || srv->workers == NULL)
+	if (srv->workers == NULL)
 		return ENOMEM;
 	srv->n_workers = n;
 	for (i = 0; i < n; i++) {
@@ -125,7 +131,16 @@ int kwd_server_stop(struct kwd_server *srv, int timeout_ms)
 	}
 	pthread_mutex_lock(&srv->lock);
 	srv->stopping = true;
-	pthread_cond_broadcast(&srv->not_empty);
+	pthread_mutex_unlock(&srv->lock);
+	/*
+	 * Wakes every worker waiting in accept(), which fails from now on;
+	 * the clients still in the backlog are refused.  The descriptor
+	 * itself stays open until the workers are gone, so that its number
+	 * cannot be reused under a late accept().
+	 */
+	if (srv->listen_fd >= 0)
+		shutdown(srv->listen_fd, SHUT_RDWR);
+	pthread_mutex_lock(&srv->lock);
 	while (srv->n_running > 0 && rc == 0)
 		rc = pthread_cond_timedwait(&srv->exited, &srv->lock,
 					    &deadline);
@@ -140,13 +155,8 @@ int kwd_server_stop(struct kwd_server *srv, int timeout_ms)
 	for (i = 0; i < srv->n_workers; i++)
 		if (srv->workers[i].started)
 			pthread_join(srv->workers[i].thread, NULL);
-	/* connections that were queued after the workers left */
-	for (i = 0; i < srv->queue_len; i++)
-		close(srv->queue[(srv->queue_head + i) % srv->queue_cap]);
 	kwd_handover_clear(&srv->handover);
-	free(srv->queue);
 	free(srv->workers);
-	srv->queue = NULL;
 	srv->workers = NULL;
 	return 0;
 }

@@ -118,7 +118,8 @@ int kwd_listen(const char *path, int *fd_out, char *err, size_t errlen)
 		rc = clear_stale(path, &sa, err, errlen);
 	if (rc != 0)
 		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* blocking: the workers wait in accept() */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		rc = errno;
 		snprintf(err, errlen, "socket: %s", strerror(rc));

@@ -3,8 +3,11 @@
  *
  * Used by the client library and by keywardd alike.  Each call keeps to
  * one deadline for the whole frame, so that a peer that sends one byte at
- * a time cannot stretch it.  recv and send get MSG_DONTWAIT, which makes
- * the socket's own blocking mode irrelevant, and send gets MSG_NOSIGNAL,
+ * a time cannot stretch it.  recv and send are tried first and poll()
+ * waits only when they would block: on a local socket the bytes are
+ * mostly there already, and a poll() per step would double the system
+ * calls of a request.  recv and send get MSG_DONTWAIT, which makes the
+ * socket's own blocking mode irrelevant, and send gets MSG_NOSIGNAL,
  * so that a peer that went away is an EPIPE, not a SIGPIPE that would kill
  * the program a PAM module is loaded into.
  */
@@ -58,12 +61,8 @@ static int read_exact(int fd, uint8_t *buf, size_t len, int64_t deadline,
 	int ret = 0;
 
 	while (got < len) {
-		ssize_t n;
+		ssize_t n = recv(fd, buf + got, len - got, MSG_DONTWAIT);
 
-		ret = wait_ready(fd, POLLIN, deadline);
-		if (ret != 0)
-			break;
-		n = recv(fd, buf + got, len - got, MSG_DONTWAIT);
 		if (n > 0) {
 			got += (size_t)n;
 			continue;
@@ -72,10 +71,15 @@ static int read_exact(int fd, uint8_t *buf, size_t len, int64_t deadline,
 			ret = EPROTO;
 			break;
 		}
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			ret = errno;
 			break;
 		}
+		ret = wait_ready(fd, POLLIN, deadline);
+		if (ret != 0)
+			break;
 	}
 	*got_out = got;
 	return ret;
@@ -120,20 +124,21 @@ int kw_proto_write_frame(int fd, const uint8_t *buf, size_t len, int timeout_ms)
 	if (fd < 0 || buf == NULL || timeout_ms <= 0)
 		return EINVAL;
 	while (sent < len) {
-		ssize_t n;
+		ssize_t n = send(fd, buf + sent, len - sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		int ret;
 
-		ret = wait_ready(fd, POLLOUT, deadline);
-		if (ret != 0)
-			return ret;
-		n = send(fd, buf + sent, len - sent,
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n >= 0) {
 			sent += (size_t)n;
 			continue;
 		}
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return errno;
+		ret = wait_ready(fd, POLLOUT, deadline);
+		if (ret != 0)
+			return ret;
 	}
 	return 0;
 }
