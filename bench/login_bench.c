@@ -13,6 +13,13 @@
  *   login_bench -s SERVICE -f FLOOR_SERVICE -u USER -p PASSWORD_FILE
  *               -H LDAP_URI -b SEARCH_BASE -D USER_DN
  *               -S SERVICE_DN -P SERVICE_PASSWORD_FILE [-n N] [-c C] [-w]
+ *               [-W COMMAND]
+ *
+ * With -W, COMMAND (run by the shell) must return once keywardd has
+ * delivered every record of its spool to the directory.  It runs before
+ * each measurement, so that none pays for the delivery of the records of
+ * the one before, and its time after a stack measurement is printed: how
+ * long after the last login the records reached the tenant's log.
  *
  * With -w every login uses a wrong password, and a refusal is what is
  * expected: the stack's figure is the cost of a failed login, and the
@@ -41,7 +48,8 @@ struct opts {
 	const char *service_dn;
 	char password[256], service_password[256];
 	int n, clients;
-	bool wrong; /* -w: measure failed logins */
+	bool wrong;        /* -w: measure failed logins */
+	const char *drain; /* -W: waits until every record is delivered */
 };
 
 struct run {
@@ -257,6 +265,20 @@ static int measure(const struct opts *o, bool floor, int clients,
 	return 0;
 }
 
+/* Run the -W command: milliseconds it took, or -1 (none, or it failed). */
+static double drain(const struct opts *o)
+{
+	double t0 = now_us();
+
+	if (o->drain == NULL)
+		return -1;
+	if (system(o->drain) != 0) {
+		fprintf(stderr, "login_bench: %s failed\n", o->drain);
+		return -1;
+	}
+	return (now_us() - t0) / 1e3;
+}
+
 static int read_line_file(const char *path, char *buf, size_t sz)
 {
 	FILE *fp = fopen(path, "r");
@@ -280,7 +302,7 @@ static void usage(void)
 		"                   -H LDAP_URI -b SEARCH_BASE -D USER_DN "
 		"-S SERVICE_DN\n"
 		"                   -P SERVICE_PASSWORD_FILE [-n N] [-c C] "
-		"[-w]\n");
+		"[-w] [-W COMMAND]\n");
 	exit(2);
 }
 
@@ -289,7 +311,7 @@ int main(int argc, char **argv)
 	struct opts o = {.n = 2000, .clients = 8};
 	int counts[2], ci, opt;
 
-	while ((opt = getopt(argc, argv, "s:f:u:p:H:b:D:S:P:n:c:w")) != -1) {
+	while ((opt = getopt(argc, argv, "s:f:u:p:H:b:D:S:P:n:c:wW:")) != -1) {
 		switch (opt) {
 		case 's':
 			o.service = optarg;
@@ -331,6 +353,9 @@ int main(int argc, char **argv)
 		case 'w':
 			o.wrong = true;
 			break;
+		case 'W':
+			o.drain = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -353,8 +378,11 @@ int main(int argc, char **argv)
 	       "p99", "logins/s", "failed");
 	for (ci = 0; ci < 2; ci++) {
 		struct figures stack, floor;
+		double lag;
 
+		drain(&o);
 		measure(&o, false, counts[ci], &stack);
+		lag = drain(&o);
 		measure(&o, true, counts[ci], &floor);
 		printf("%-8d %-34s %8.0f %8.0f %9.0f %6d\n", counts[ci],
 		       o.wrong ? "keyward stack, wrong password"
@@ -367,6 +395,9 @@ int main(int argc, char **argv)
 		printf("%-8d %-34s %8.2f %8.2f %9.2f\n", counts[ci],
 		       "ratio stack/floor", stack.median / floor.median,
 		       stack.p99 / floor.p99, floor.per_s / stack.per_s);
+		if (lag >= 0)
+			printf("%-8d %-34s %8.0f ms\n", counts[ci],
+			       "records in the log, after the last", lag);
 	}
 	return 0;
 }

@@ -141,6 +141,14 @@ static const struct setting settings[] = {
 	 "where records wait for the directory (mode 0700)"},
 	{"audit.sync", SETTING_BOOL, FIELD(audit_sync), "true", 0, 0, NULL,
 	 "make each record durable (fsync) before the login is answered"},
+	{"audit.max_delay_s", SETTING_INT, FIELD(audit_max_delay_s), "5", 0,
+	 3600, NULL,
+	 "while logins keep coming, seconds a record may wait in the spool "
+	 "before it goes to the directory; 0: at once"},
+	{"audit.quiet_ms", SETTING_INT, FIELD(audit_quiet_ms), "50", 1, 60000,
+	 NULL,
+	 "milliseconds without a new record after which keywardd counts as "
+	 "quiet and delivers what waits"},
 	{"audit.retention_days", SETTING_INT, FIELD(audit_retention_days),
 	 "365", 0, 36500, NULL,
 	 "days kwadm audit purge keeps records by default; 0: keep all"},

@@ -74,6 +74,8 @@ struct kw_config {
 	bool audit_enabled;       /* audit.enabled */
 	char *audit_spool_dir;    /* audit.spool_directory */
 	bool audit_sync;          /* audit.sync */
+	int audit_max_delay_s;    /* audit.max_delay_s; 0: deliver at once */
+	int audit_quiet_ms;       /* audit.quiet_ms */
 	int audit_retention_days; /* audit.retention_days; 0: keep */
 
 	/* mfa.* */

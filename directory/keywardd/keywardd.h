@@ -113,10 +113,15 @@ struct kwd_audit {
 	/* Read at start: the audit chains and the TOTP secrets need it. */
 	struct kw_master_key master;
 	pthread_t thread;
-	pthread_mutex_t lock; /* the three below */
+	pthread_mutex_t lock; /* the four below */
 	pthread_cond_t wake;
 	bool pending;
 	bool stopping;
+	long long last_submit_ms; /* monotonic: the newest record's append */
+	/* audit.max_delay_s, in ms: how long a busy keywardd holds records */
+	long long max_delay_ms;
+	long long quiet_ms; /* audit.quiet_ms: no new record for this long */
+	long long held_since_ms; /* monotonic: when holding back began; 0 */
 	/* The delivery thread's own. */
 	struct kw_dir *dir;
 	size_t check_ids; /* records still to look up by id first */

@@ -15,6 +15,17 @@
  * the records wait in the spool, and are delivered in order once it is back; a
  * login never waits for the directory to take its record.
  *
+ * Nor does it compete with the delivery of records for the directory: each
+ * record is an add that the directory writes to its disk on its own, and
+ * while logins keep coming, those writes would slow the logins' reads and
+ * binds on the same server.  So while records keep being appended (the
+ * newest less than audit.quiet_ms ago), the delivery thread holds them back,
+ * for at most audit.max_delay_s, and then delivers all that wait.  A burst of
+ * logins is answered first and recorded in the directory right after; a
+ * steady stream is delivered in rounds of max_delay_s.  The records are in
+ * the spool all along: holding them back loses nothing, it only makes them
+ * reach the tenant's log later.
+ *
  * The chain keys are derived from the master key per tenant; the heads of
  * the chains and the keys are kept by the delivery thread alone.
  */
@@ -48,6 +59,7 @@ struct kwd_chain {
 
 struct delivery {
 	struct kwd_audit *a;
+	long long hold_ms; /* > 0: records held back for this long (busy) */
 };
 
 /* ---- the spool directory ------------------------------------------------ */
@@ -86,6 +98,14 @@ static int make_spool_dir(const char *path, char *err, size_t errlen)
 
 /* ---- records ------------------------------------------------------------ */
 
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int kwd_audit_submit(struct kwd_audit *a, const struct kw_audit_record *r,
 		     bool deferred)
 {
@@ -102,6 +122,7 @@ int kwd_audit_submit(struct kwd_audit *a, const struct kw_audit_record *r,
 	}
 	pthread_mutex_lock(&a->lock);
 	a->pending = true;
+	a->last_submit_ms = monotonic_ms();
 	pthread_cond_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);
 	return 0;
@@ -178,6 +199,33 @@ static bool stopping(struct kwd_audit *a)
 	return s;
 }
 
+/*
+ * How long the records should wait before the next look, in ms; 0: not
+ * at all.  They wait while records keep being appended, until they have
+ * waited max_delay; then the whole backlog goes (the hold ends only when
+ * a pass empties the spool).
+ */
+static long long hold_back(struct kwd_audit *a)
+{
+	long long now = monotonic_ms(), wait = 0;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->max_delay_ms > 0 && now - a->last_submit_ms < a->quiet_ms) {
+		long long left;
+
+		if (a->held_since_ms == 0)
+			a->held_since_ms = now;
+		left = a->held_since_ms + a->max_delay_ms - now;
+		wait = a->last_submit_ms + a->quiet_ms - now;
+		if (left <= 0)
+			wait = 0;
+		else if (left < wait)
+			wait = left;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return wait;
+}
+
 static int deliver_one(const struct kw_audit_record *spooled, void *arg)
 {
 	struct delivery *d = arg;
@@ -188,6 +236,9 @@ static int deliver_one(const struct kw_audit_record *spooled, void *arg)
 
 	if (stopping(a))
 		return ECANCELED; /* the rest waits in the spool */
+	d->hold_ms = hold_back(a);
+	if (d->hold_ms > 0)
+		return ECANCELED; /* busy: they wait in the spool a little */
 	chain = chain_of(a, r.tenant);
 	if (chain == NULL)
 		return ENOMEM;
@@ -220,8 +271,12 @@ static int deliver_one(const struct kw_audit_record *spooled, void *arg)
 	return rc;
 }
 
-/* One pass over the spool.  Returns 0 when it is empty. */
-static int deliver_all(struct kwd_audit *a, struct kwd_server *srv)
+/*
+ * One pass over the spool.  Returns 0 when it is empty; *HOLD_MS_OUT > 0
+ * if it stopped to hold records back, for that long.
+ */
+static int deliver_all(struct kwd_audit *a, struct kwd_server *srv,
+		       long long *hold_ms_out)
 {
 	struct delivery d = {.a = a};
 	size_t delivered = 0, bad = 0;
@@ -240,8 +295,13 @@ static int deliver_all(struct kwd_audit *a, struct kwd_server *srv)
 		}
 	}
 	rc = kw_spool_replay(a->spool, deliver_one, &d, &delivered, &bad);
-	if (rc == 0)
+	*hold_ms_out = d.hold_ms;
+	if (rc == 0) {
 		a->check_all = false; /* the spool knows its place again */
+		pthread_mutex_lock(&a->lock);
+		a->held_since_ms = 0; /* all delivered: the next wait anew */
+		pthread_mutex_unlock(&a->lock);
+	}
 	if (bad > 0)
 		kw_log(LOG_ERR,
 		       "audit: %zu spooled records did not decode; kept in "
@@ -254,7 +314,11 @@ static int deliver_all(struct kwd_audit *a, struct kwd_server *srv)
 	return rc;
 }
 
-static void wait_for_work(struct kwd_audit *a, int ms)
+/*
+ * Wait MS, or less when woken: by a new record (unless ONLY_STOP), or by
+ * the stop.
+ */
+static void wait_for_work(struct kwd_audit *a, int ms, bool only_stop)
 {
 	struct timespec until;
 
@@ -266,7 +330,7 @@ static void wait_for_work(struct kwd_audit *a, int ms)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&a->lock);
-	while (!a->pending && !a->stopping)
+	while ((only_stop || !a->pending) && !a->stopping)
 		if (pthread_cond_timedwait(&a->wake, &a->lock, &until) != 0)
 			break;
 	a->pending = false;
@@ -280,8 +344,14 @@ static void *delivery_main(void *arg)
 	bool failing = false;
 
 	while (!stopping(a)) {
-		int rc = deliver_all(a, srv);
+		long long hold_ms = 0;
+		int rc = deliver_all(a, srv, &hold_ms);
 
+		if (hold_ms > 0) {
+			/* held back: look again once it may be quiet */
+			wait_for_work(a, (int)hold_ms, true);
+			continue;
+		}
 		if (rc != 0 && rc != ECANCELED)
 			kw_spool_sync(a->spool); /* they wait: on disk */
 		if (rc != 0 && rc != ECANCELED && !failing)
@@ -293,7 +363,7 @@ static void *delivery_main(void *arg)
 			kw_log(LOG_NOTICE,
 			       "audit: the directory takes records again");
 		failing = rc != 0 && rc != ECANCELED;
-		wait_for_work(a, failing ? RETRY_MS : IDLE_MS);
+		wait_for_work(a, failing ? RETRY_MS : IDLE_MS, false);
 	}
 	kw_dir_free(a->dir);
 	a->dir = NULL;
@@ -345,6 +415,8 @@ int kwd_audit_start(struct kwd_server *srv, const struct kwd_conf *conf)
 		a->check_all = true;
 	}
 	kw_spool_set_sync(a->spool, conf->cfg.audit_sync);
+	a->max_delay_ms = (long long)conf->cfg.audit_max_delay_s * 1000;
+	a->quiet_ms = conf->cfg.audit_quiet_ms;
 	a->check_ids = KW_SPOOL_REDELIVER_MAX;
 	a->enabled = true;
 	rc = pthread_create(&a->thread, NULL, delivery_main, srv);

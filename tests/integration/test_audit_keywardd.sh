@@ -182,7 +182,7 @@ then
 	is "$(records acme '(&(kwService=p-wrong)(kwReason=wrong_password))')" \
 		1 "with the reason wrong_password"
 	stack p-unknown nobody@acme "$A_PW" >/dev/null
-	is "$(records acme '(&(kwService=p-unknown)(kwReason=unknown_user))')" \
+	is "$(wait_records acme '(&(kwService=p-unknown)(kwReason=unknown_user))' 1)" \
 		1 "stack, unknown user: one record, unknown_user"
 	stack p-empty alice@acme "" >/dev/null
 	is "$(by_stack acme p-empty 1)" 1 "stack, empty password: one record"
@@ -232,6 +232,67 @@ while [ $i -lt 200 ] && [ "$("$KWSPOOL" count "$SPOOL")" != 0 ]; do
 	i=$((i + 1))
 done
 is "$("$KWSPOOL" count "$SPOOL")" 0 "and the spool is empty again"
+
+# ---- records wait while keywardd is busy ---------------------------------
+
+# restart_with ARGS: keywardd again, with the lockout of the start and ARGS.
+restart_with() {
+	keywardd_stop &&
+		keywardd_start -o lockout.password_user_limit=3 \
+			-o lockout.password_address_limit=1000 "$@"
+}
+# stream PREFIX: a decision every 0.2 s, until the first one (PREFIX-0) is
+# in the directory or 40 have been made; prints how many were made.
+stream() {
+	n=0
+	while [ $n -lt 40 ]; do
+		account "$1-$n" alice@acme >/dev/null
+		n=$((n + 1))
+		[ "$(records acme "(kwRequestId=$1-0)")" = 1 ] && break
+		sleep 0.2
+	done
+	printf '%s' "$n"
+}
+
+# ids PREFIX N: a filter for the records of requests PREFIX-0 .. PREFIX-(N-1)
+# (kwRequestId has no substring rule: PREFIX-* would match nothing).
+ids() {
+	f='(|' n=0
+	while [ $n -lt "$2" ]; do
+		f="$f(kwRequestId=$1-$n)"
+		n=$((n + 1))
+	done
+	printf '%s)' "$f"
+}
+
+restart_with -o audit.quiet_ms=3000 -o audit.max_delay_s=3600
+ok $? "keywardd restarts: quiet after 3 s without a record"
+for n in 0 1 2 3 4; do account "held-$n" alice@acme >/dev/null; done
+sleep 0.5
+is "$(records acme "$(ids held 5)")" 0 \
+	"while decisions keep coming, their records wait in the spool"
+is "$("$KWSPOOL" count "$SPOOL")" 5 "all five of them"
+is "$(wait_records acme "$(ids held 5)" 5)" 5 \
+	"once keywardd is quiet, all five are delivered"
+
+restart_with -o audit.quiet_ms=60000 -o audit.max_delay_s=1
+ok $? "keywardd restarts: quiet only after 60 s, records held 1 s at most"
+made=$(stream busy)
+busy_made=$made
+[ "$made" -lt 40 ]
+ok $? "a record reaches the directory while decisions keep coming ($made made)"
+[ "$made" -ge 3 ]
+ok $? "but not before it waited (the first $((made - 1)) looks found nothing)"
+
+restart_with -o audit.quiet_ms=60000 -o audit.max_delay_s=0
+ok $? "keywardd restarts: audit.max_delay_s = 0"
+made=$(stream now)
+[ "$made" -lt 40 ]
+ok $? "records go at once, busy or not ($made made)"
+is "$(wait_records acme "$(ids busy "$busy_made")" "$busy_made")" \
+	"$busy_made" "every record of the first stream is delivered"
+is "$(wait_records acme "$(ids now "$made")" "$made")" "$made" \
+	"and of the second"
 
 # ---- the records are one intact chain -----------------------------------
 
