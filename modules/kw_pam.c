@@ -31,6 +31,7 @@
 #define KW_PAM_DATA_REQUEST_ID "keyward.request_id"
 #define KW_PAM_DATA_CANONICAL_USER "keyward.canonical_user"
 #define KW_PAM_DATA_TICKET "keyward.ticket"
+#define KW_PAM_DATA_NO_CODE "keyward.no_code"
 
 /* The longest log line a decision writes, context included. */
 #define KW_PAM_LINE_MAX 1024
@@ -253,6 +254,23 @@ void kw_pam_set_ticket(pam_handle_t *pamh, const char *ticket)
 		return;
 	/* Without it the code step refuses: that fails closed. */
 	(void)set_string_data(pamh, KW_PAM_DATA_TICKET, ticket);
+}
+
+void kw_pam_set_no_code(pam_handle_t *pamh, const char *canonical)
+{
+	if (canonical == NULL || canonical[0] == '\0')
+		return;
+	/* Without it the code step asks keywardd: only slower. */
+	(void)set_string_data(pamh, KW_PAM_DATA_NO_CODE, canonical);
+}
+
+bool kw_pam_no_code(pam_handle_t *pamh)
+{
+	const char *marked = get_string_data(pamh, KW_PAM_DATA_NO_CODE);
+	const char *canonical = kw_pam_canonical_user(pamh);
+
+	return marked != NULL && canonical != NULL &&
+	       strcmp(marked, canonical) == 0 && kw_pam_ticket(pamh) != NULL;
 }
 
 /* ---- the request ------------------------------------------------------- */

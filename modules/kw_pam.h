@@ -86,6 +86,16 @@ const char *kw_pam_ticket(pam_handle_t *pamh);
 void kw_pam_set_ticket(pam_handle_t *pamh, const char *ticket);
 
 /*
+ * keywardd said, accepting this transaction's password for CANONICAL
+ * (the canonical user), that the login has no one-time code to check:
+ * pam_keyward_password keeps that, pam_keyward_totp then leaves its
+ * round trip out.  kw_pam_no_code() is true only for the canonical user
+ * and the ticket that the same password step left.
+ */
+void kw_pam_set_no_code(pam_handle_t *pamh, const char *canonical);
+bool kw_pam_no_code(pam_handle_t *pamh);
+
+/*
  * Fill the user, service, rhost, tty, tenant and request id of REQ from
  * the PAM items and ARGS, and point CTX's fields at the same strings.
  * A user name longer than the protocol field is cut to the field's

@@ -147,6 +147,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	if (ret == PAM_SUCCESS) {
 		kw_pam_set_canonical_user(pamh, reply.canonical_user);
 		kw_pam_set_ticket(pamh, reply.ticket);
+		if (reply.no_code)
+			kw_pam_set_no_code(pamh, reply.canonical_user);
 		ctx.canonical_user = kw_pam_canonical_user(pamh);
 	}
 

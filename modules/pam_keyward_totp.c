@@ -5,7 +5,9 @@
  * what this login needs, then does it through the conversation:
  *
  *   NOT_ENROLLED   no token and none required (yet): PAM_IGNORE, so that
- *                  this module never lets in a user it did not check;
+ *                  this module never lets in a user it did not check
+ *                  (keywardd says so already when it accepts the
+ *                  password, and then this module does not ask);
  *   CODE_REQUIRED  prompt for the code, send it, map the answer;
  *   ENROL          the tenant requires a token and lets users set one up
  *                  at login: show the QR code and key that keywardd made,
@@ -188,7 +190,19 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 		memcpy(req.ticket, kw_pam_ticket(pamh),
 		       strlen(kw_pam_ticket(pamh)) + 1);
 
-	/* 3. What does this login need? */
+	/*
+	 * 3. What does this login need?  Nothing, if keywardd said so when
+	 * it accepted the password of this transaction: no token, none
+	 * required.  It would answer NOT_ENROLLED now; not asking saves a
+	 * round trip and a directory search.
+	 */
+	if (kw_pam_no_code(pamh)) {
+		kw_pam_log(&ctx, LOG_INFO,
+			   "no token, none required (said with the password) "
+			   "-> PAM_IGNORE");
+		ret = PAM_IGNORE;
+		goto done;
+	}
 	call_ret = kw_pam_call(&args, &req, &reply, err, sizeof(err));
 	if (call_ret == 0 && reply.status == KW_STATUS_NOT_ENROLLED) {
 		kw_pam_log(&ctx, LOG_INFO,

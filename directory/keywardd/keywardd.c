@@ -311,12 +311,10 @@ static int start(struct daemon_state *st)
 	rc = kwd_audit_start(&st->srv, conf);
 	if (rc != 0)
 		return rc;
-	rc = kwd_server_start(&st->srv, conf);
-	if (rc != 0)
-		return rc;
-	kw_log(LOG_NOTICE, "keywardd %s listening on %s with %zu workers",
-	       PACKAGE_VERSION, st->socket_path, st->srv.n_workers);
-	return 0;
+	/* before the workers: they answer the first client at once */
+	kw_log(LOG_NOTICE, "keywardd %s listening on %s with %d workers",
+	       PACKAGE_VERSION, st->socket_path, conf->cfg.workers);
+	return kwd_server_start(&st->srv, conf);
 }
 
 static int stop(struct daemon_state *st)

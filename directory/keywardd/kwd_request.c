@@ -404,6 +404,7 @@ static void log_decision(struct call *c, enum outcome o, const char *extra)
 	if (!record_decision(c, o) && c->reply.status != KW_STATUS_DENIED) {
 		set_reply(c, KW_STATUS_UNAVAILABLE, MSG_UNAVAILABLE);
 		c->reply.ticket[0] = '\0';
+		c->reply.no_code = false;
 		extra = " audit=not_stored";
 	}
 
@@ -576,6 +577,8 @@ static const char *authenticate_note(const struct call *c)
 	if (c->outcome == OUTCOME_SUCCESS &&
 	    c->facts.login.user.must_change_password)
 		return " must_change_password=yes";
+	if (c->outcome == OUTCOME_SUCCESS && c->reply.no_code)
+		return " code=none";
 	return NULL;
 }
 
@@ -603,6 +606,9 @@ static void handle_authenticate(struct call *c)
 	if (o == OUTCOME_SUCCESS) {
 		set_reply(c, KW_STATUS_OK, "");
 		issue_ticket(c);
+		/* what the TOTP step would find: nothing to check */
+		c->reply.no_code =
+			!f->login.mfa_required && !f->login.totp_token;
 	} else if (o == OUTCOME_UNAVAILABLE) {
 		set_reply(c, KW_STATUS_UNAVAILABLE, MSG_UNAVAILABLE);
 	} else {

@@ -231,6 +231,13 @@ struct kw_login_facts {
 	struct kw_tenant tenant;
 	struct kw_user user;    /* with roles; free with kw_user_clear() */
 	struct kw_lock address; /* the source address's counters, if asked */
+	/*
+	 * The second factor, as the lookup saw it: the tenant requires one
+	 * (kw_mfa_policy.required), the user has a token, active or being
+	 * enrolled.  A login with neither has no code to check.
+	 */
+	bool mfa_required;
+	bool totp_token;
 };
 
 /*

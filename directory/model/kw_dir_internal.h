@@ -21,6 +21,7 @@
 #define KW_AT_UID_COUNT "kwUidCount"
 #define KW_AT_UID_NEXT "kwUidNext"
 #define KW_AT_MFA_POLICY "kwMfaPolicy"
+#define KW_AT_TOTP_STATE "kwTotpState"
 #define KW_AT_TENANT_DISPLAY "description"
 #define KW_OC_TENANT "kwTenant"
 #define KW_OC_USER "kwUser"
@@ -167,5 +168,12 @@ int kw_role_add_entry(struct kw_dir *dir, const char *tenant, const char *role,
 /* Remove MEMBER_DN from the role at ROLE_DN, keeping the role valid. */
 int kw_role_drop_member(struct kw_dir *dir, const char *role_dn,
 			const char *member_dn);
+
+/*
+ * The second factor on an entry (kw_mfa_dir.c): does the tenant entry E
+ * require one, does the user entry E hold a token (active or pending)?
+ */
+bool kw_mfa_entry_required(LDAP *ld, LDAPMessage *e);
+bool kw_mfa_entry_has_token(LDAP *ld, LDAPMessage *e);
 
 #endif

@@ -36,6 +36,8 @@ static void login_attrs(char *attrs[LOGIN_ATTRS_MAX])
 	size_t n = 0;
 
 	attrs[n++] = (char *)"objectClass";
+	attrs[n++] = (char *)KW_AT_MFA_POLICY;
+	attrs[n++] = (char *)KW_AT_TOTP_STATE;
 	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
 		for (size_t i = 0; lists[l][i] != NULL; i++)
 			if (n < LOGIN_ATTRS_MAX - 1)
@@ -160,10 +162,12 @@ int kw_login_lookup_recv(struct kw_dir *dir, int msgid,
 		    kw_dn_equal(dn, tdn)) {
 			kw_tenant_fill(dir, e, &out->tenant);
 			out->tenant_found = true;
+			out->mfa_required = kw_mfa_entry_required(dir->ld, e);
 		} else if (kw_entry_has_class(dir->ld, e, "posixAccount") &&
 			   kw_dn_equal(dn, udn)) {
 			kw_user_fill(dir, e, name->tenant, &out->user);
 			out->user_found = true;
+			out->totp_token = kw_mfa_entry_has_token(dir->ld, e);
 		} else if (kw_entry_has_class(dir->ld, e, "kwFailureCounter") &&
 			   is_address_entry(dn, tdn, address)) {
 			kw_lock_fill(dir, e, &out->address);

@@ -29,7 +29,7 @@
 #include "kw_secret.h"
 
 #define AT_SECRET "kwTotpSecret"
-#define AT_STATE "kwTotpState"
+#define AT_STATE KW_AT_TOTP_STATE
 #define AT_LAST_STEP "kwTotpLastStep"
 #define AT_RECOVERY "kwRecoveryCode"
 #define AT_GRACE "kwMfaGraceUntil"
@@ -184,16 +184,31 @@ static int fill_user(struct kw_dir *dir, LDAPMessage *e, struct kw_mfa_user *u)
 	return rc;
 }
 
-static void fill_policy(struct kw_dir *dir, LDAPMessage *e, const char *tenant,
-			struct kw_mfa_policy *p)
+bool kw_mfa_entry_required(LDAP *ld, LDAPMessage *e)
 {
 	char policy[32];
 
+	/* any value but "optional", even one that does not read, requires */
+	if (kw_attr_str(ld, e, KW_AT_MFA_POLICY, policy, sizeof(policy)))
+		return strcasecmp(policy, "optional") != 0;
+	return attr_present(ld, e, KW_AT_MFA_POLICY);
+}
+
+bool kw_mfa_entry_has_token(LDAP *ld, LDAPMessage *e)
+{
+	char state[16];
+
+	/* a state that does not read is a token too: the code step decides */
+	if (kw_attr_str(ld, e, AT_STATE, state, sizeof(state)))
+		return state[0] != '\0';
+	return attr_present(ld, e, AT_STATE);
+}
+
+static void fill_policy(struct kw_dir *dir, LDAPMessage *e, const char *tenant,
+			struct kw_mfa_policy *p)
+{
 	memset(p, 0, sizeof(*p));
-	if (kw_attr_str(dir->ld, e, KW_AT_MFA_POLICY, policy, sizeof(policy)))
-		p->required = strcasecmp(policy, "optional") != 0;
-	else
-		p->required = attr_present(dir->ld, e, KW_AT_MFA_POLICY);
+	p->required = kw_mfa_entry_required(dir->ld, e);
 	kw_attr_time(dir->ld, e, AT_GRACE, &p->grace_until);
 	kw_attr_bool(dir->ld, e, AT_SELF_ENROL, &p->self_enrol);
 	kw_attr_str(dir->ld, e, AT_ISSUER, p->issuer, sizeof(p->issuer));

@@ -18,7 +18,7 @@
 #include "kw_proto.h"
 #include "kw_secret.h"
 
-#define TAG_LIMIT 15 /* one past the highest tag of version 1 */
+#define TAG_LIMIT 16 /* one past the highest tag of version 1 */
 #define BIT(tag) (1u << (tag))
 
 /* Limits per tag; a zero entry is a tag that version 1 does not know. */
@@ -37,6 +37,7 @@ static const uint16_t tag_max[TAG_LIMIT] = {
 	[KW_TAG_CODE] = KW_PROTO_CODE_MAX,
 	[KW_TAG_INFO] = KW_PROTO_INFO_MAX,
 	[KW_TAG_TICKET] = KW_PROTO_TICKET_MAX,
+	[KW_TAG_NO_CODE] = 1,
 };
 
 /* Which tags each type carries, and which of them it must carry. */
@@ -67,7 +68,8 @@ static const struct type_spec type_specs[] = {
 	 BIT(KW_TAG_USER) | BIT(KW_TAG_SERVICE) | BIT(KW_TAG_REQUEST_ID)},
 	{KW_PROTO_REPLY, "REPLY",
 	 BIT(KW_TAG_STATUS) | BIT(KW_TAG_MESSAGE) | BIT(KW_TAG_CANONICAL_USER) |
-		 BIT(KW_TAG_REQUEST_ID) | BIT(KW_TAG_INFO) | BIT(KW_TAG_TICKET),
+		 BIT(KW_TAG_REQUEST_ID) | BIT(KW_TAG_INFO) |
+		 BIT(KW_TAG_TICKET) | BIT(KW_TAG_NO_CODE),
 	 BIT(KW_TAG_STATUS)},
 };
 
@@ -393,6 +395,11 @@ int kw_proto_encode_reply(const struct kw_reply *reply, uint8_t *buf,
 		ret = put_string(&w, spec, KW_TAG_INFO, reply->info);
 	if (ret == 0)
 		ret = put_string(&w, spec, KW_TAG_TICKET, reply->ticket);
+	if (ret == 0 && reply->no_code) {
+		static const uint8_t yes = 1;
+
+		put_field(&w, KW_TAG_NO_CODE, &yes, 1);
+	}
 	if (ret == 0)
 		ret = finish_frame(&w, len_out);
 	return ret;
@@ -427,6 +434,14 @@ int kw_proto_decode_reply(const uint8_t *buf, size_t len, struct kw_reply *out)
 		ret = copy_string(&f[KW_TAG_INFO], out->info);
 	if (ret == 0)
 		ret = copy_string(&f[KW_TAG_TICKET], out->ticket);
+	if (ret == 0 && f[KW_TAG_NO_CODE].present) {
+		/* one byte, and only 1: anything else is not version 1 */
+		if (f[KW_TAG_NO_CODE].len != 1 ||
+		    f[KW_TAG_NO_CODE].data[0] != 1)
+			ret = EINVAL;
+		else
+			out->no_code = true;
+	}
 
 done:
 	if (ret != 0)

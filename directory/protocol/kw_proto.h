@@ -57,7 +57,7 @@ enum kw_proto_type {
 	KW_PROTO_REPLY = 0x80,
 };
 
-/* Field tags.  15 and up are reserved for later types. */
+/* Field tags.  16 and up are reserved for later types. */
 enum kw_proto_tag {
 	KW_TAG_USER = 1,
 	KW_TAG_PASSWORD = 2,
@@ -70,9 +70,10 @@ enum kw_proto_tag {
 	KW_TAG_STATUS = 9,
 	KW_TAG_MESSAGE = 10,
 	KW_TAG_CANONICAL_USER = 11,
-	KW_TAG_CODE = 12,   /* a one-time code (TOTP request); a secret */
-	KW_TAG_INFO = 13,   /* text to show the user (reply): an enrolment */
-	KW_TAG_TICKET = 14, /* proof of an accepted password, for TOTP */
+	KW_TAG_CODE = 12,    /* a one-time code (TOTP request); a secret */
+	KW_TAG_INFO = 13,    /* text to show the user (reply): an enrolment */
+	KW_TAG_TICKET = 14,  /* proof of an accepted password, for TOTP */
+	KW_TAG_NO_CODE = 15, /* one byte, 1: no one-time code to check */
 };
 
 /*
@@ -136,6 +137,12 @@ struct kw_reply {
 	 * after a password it accepted.  Opaque to the client.
 	 */
 	char ticket[KW_PROTO_TICKET_MAX + 1];
+	/*
+	 * AUTHENTICATE OK: this login has no one-time code to check (the
+	 * user has no token and the tenant requires none), so that its TOTP
+	 * step, which keywardd would answer NOT_ENROLLED, may be left out.
+	 */
+	bool no_code;
 };
 
 /* The largest frames that a valid request or reply can make. */
@@ -146,9 +153,10 @@ struct kw_reply {
 	 KW_PROTO_REQUEST_ID_MAX + KW_PROTO_ROLES_MAX + KW_PROTO_CODE_MAX +    \
 	 KW_PROTO_TICKET_MAX)
 #define KW_PROTO_REPLY_FRAME_MAX                                               \
-	(KW_PROTO_HEADER_LEN + 6 * KW_PROTO_FIELD_HEADER_LEN + 1 +             \
+	(KW_PROTO_HEADER_LEN + 7 * KW_PROTO_FIELD_HEADER_LEN + 1 +             \
 	 KW_PROTO_MESSAGE_MAX + KW_PROTO_CANONICAL_USER_MAX +                  \
-	 KW_PROTO_REQUEST_ID_MAX + KW_PROTO_INFO_MAX + KW_PROTO_TICKET_MAX)
+	 KW_PROTO_REQUEST_ID_MAX + KW_PROTO_INFO_MAX + KW_PROTO_TICKET_MAX +   \
+	 1)
 
 /* Wipe REQ (password included) and set every field to empty.  NULL is ok. */
 void kw_request_clear(struct kw_request *req);

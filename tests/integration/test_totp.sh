@@ -96,8 +96,21 @@ ok $? "keywardd starts"
 
 is "$(login login bob@acme 'bob: no token 1' 000000)" "$OK" \
 	"optional MFA and no token: the password alone logs in"
-like "$(cat "$MODLOG")" 'no token, none required -> PAM_IGNORE' \
+like "$(cat "$MODLOG")" \
+	'no token, none required \(said with the password\) -> PAM_IGNORE' \
 	"the TOTP module answered PAM_IGNORE, not PAM_SUCCESS"
+is "$(grep ' TOTP ' "$KWD_LOG" | grep -c ' user=bob ')" 0 \
+	"without asking keywardd: the password's answer said there is no code"
+like "$(grep ' AUTHENTICATE ' "$KWD_LOG" | grep ' user=bob ' | tail -n 1)" \
+	'outcome=success status=OK code=none' "as keywardd's log line says"
+kwadm mfa enroll bob@acme </dev/null >"$KW_TEST_DIR/bob.enrol" 2>&1
+is "$(attr_of "uid=bob,ou=people,o=acme,$KW_TENANTS" kwTotpState)" pending \
+	"bob gets a token that is not active yet (a wrong first code)"
+is "$(login login bob@acme 'bob: no token 1' 000000)" "$OK" \
+	"optional MFA and a pending token: still the password alone"
+is "$(grep ' TOTP ' "$KWD_LOG" | grep -c ' user=bob ')" 1 \
+	"but now the TOTP module asks keywardd"
+is "$(last_outcome)" not_enrolled "which finds no active token"
 is "$(login login dave@gamma 'dave: required 3' 000000)" "$AUTH_ERR" \
 	"required MFA without a token and no grace: refused"
 is "$(last_outcome)" mfa_required "recorded as mfa_required"

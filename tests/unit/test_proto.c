@@ -280,12 +280,66 @@ static void test_roundtrip_limits(void **state)
 	FILL(rep.request_id, KW_PROTO_REQUEST_ID_MAX);
 	FILL(rep.info, KW_PROTO_INFO_MAX);
 	FILL(rep.ticket, KW_PROTO_TICKET_MAX);
+	rep.no_code = true;
 	assert_int_equal(kw_proto_encode_reply(&rep, buf, sizeof(buf), &len),
 			 0);
 	assert_int_equal(len, KW_PROTO_REPLY_FRAME_MAX);
 	assert_int_equal(kw_proto_decode_reply(buf, len, &out), 0);
 	assert_memory_equal(&rep, &out, sizeof(rep));
 #undef FILL
+}
+
+/*
+ * NO_CODE: one byte, 1, in a reply only; absent is false.  Any other
+ * length or value, or the tag in a request, is refused whole.
+ */
+static void test_no_code_field(void **state)
+{
+	static const uint8_t one = 1, zero = 0, two[2] = {1, 1};
+	struct kw_request req;
+	struct kw_reply out;
+	struct frame f;
+	size_t len;
+
+	frame_start(&f, KW_PROTO_REPLY);
+	frame_str(&f, KW_TAG_REQUEST_ID, REQUEST_ID);
+	frame_field(&f, KW_TAG_STATUS, &zero, 1);
+	frame_finish(&f);
+	assert_int_equal(kw_proto_decode_reply(f.buf, f.len, &out), 0);
+	assert_false(out.no_code);
+
+	frame_field(&f, KW_TAG_NO_CODE, &one, 1);
+	frame_finish(&f);
+	assert_int_equal(kw_proto_decode_reply(f.buf, f.len, &out), 0);
+	assert_true(out.no_code);
+	assert_int_equal(out.status, KW_STATUS_OK);
+
+	/* the same reply with a zero, an empty or a two-byte value */
+	f.buf[f.len - 1] = 0;
+	assert_int_equal(kw_proto_decode_reply(f.buf, f.len, &out), EINVAL);
+	assert_false(out.no_code);
+	f.len -= KW_PROTO_FIELD_HEADER_LEN + 1;
+	frame_field(&f, KW_TAG_NO_CODE, NULL, 0);
+	frame_finish(&f);
+	assert_int_equal(kw_proto_decode_reply(f.buf, f.len, &out), EINVAL);
+	f.len -= KW_PROTO_FIELD_HEADER_LEN;
+	frame_field(&f, KW_TAG_NO_CODE, two, 2);
+	frame_finish(&f);
+	assert_int_equal(kw_proto_decode_reply(f.buf, f.len, &out), EINVAL);
+
+	/* in a request it is an unknown field */
+	frame_auth(&f);
+	frame_field(&f, KW_TAG_NO_CODE, &one, 1);
+	frame_finish(&f);
+	assert_int_equal(kw_proto_decode_request(f.buf, f.len, &req), EINVAL);
+
+	/* encoded only when true */
+	kw_reply_clear(&out);
+	strcpy(out.request_id, REQUEST_ID);
+	assert_int_equal(
+		kw_proto_encode_reply(&out, f.buf, sizeof(f.buf), &len), 0);
+	assert_null(memchr(f.buf + KW_PROTO_HEADER_LEN, KW_TAG_NO_CODE,
+			   len - KW_PROTO_HEADER_LEN));
 }
 
 /* Fields may come in any order and a required one may be empty. */
@@ -1195,6 +1249,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_account),
 		cmocka_unit_test(test_roundtrip_reply),
 		cmocka_unit_test(test_roundtrip_limits),
+		cmocka_unit_test(test_no_code_field),
 		cmocka_unit_test(test_decode_any_order),
 		cmocka_unit_test(test_truncated_header),
 		cmocka_unit_test(test_truncated_body),
