@@ -319,7 +319,7 @@ static void test_no_code_field(void **state)
 	assert_int_equal(kw_proto_decode_reply(f.buf, f.len, &out), EINVAL);
 	assert_false(out.no_code);
 	f.len -= KW_PROTO_FIELD_HEADER_LEN + 1;
-	frame_field(&f, KW_TAG_NO_CODE, NULL, 0);
+	frame_field(&f, KW_TAG_NO_CODE, two, 0);
 	frame_finish(&f);
 	assert_int_equal(kw_proto_decode_reply(f.buf, f.len, &out), EINVAL);
 	f.len -= KW_PROTO_FIELD_HEADER_LEN;
