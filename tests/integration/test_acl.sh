@@ -422,6 +422,10 @@ replace svc "o=beta,$T" kwSuspended TRUE
 is "$rc" 50 "service cannot change kwSuspended"
 add svc "$(user_ldif beta mallory 120099 mallory-password-1)"
 is "$rc" 50 "service cannot add a user"
+as svc ldapdelete "$CAROL" >/dev/null 2>&1
+is "$?" 50 "service cannot delete a user (it reads every user's entry)"
+as svc ldapdelete "cn=admins,ou=roles,o=beta,$T" >/dev/null 2>&1
+is "$?" 50 "nor a role"
 add svc "dn: ou=extra,o=beta,$T
 objectClass: organizationalUnit
 ou: extra"
