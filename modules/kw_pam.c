@@ -206,11 +206,25 @@ static int set_string_data(pam_handle_t *pamh, const char *name,
 	return ret;
 }
 
-static const char *get_string_data(pam_handle_t *pamh, const char *name)
+/* Forget the string NAME: "" from now on, which the readers take as none. */
+static void clear_string_data(pam_handle_t *pamh, const char *name)
 {
 	const void *data = NULL;
 
 	if (pam_get_data(pamh, name, &data) != PAM_SUCCESS || data == NULL)
+		return;
+	/* if even that fails, blank the copy in place: it is ours */
+	if (set_string_data(pamh, name, "") != PAM_SUCCESS)
+		((char *)data)[0] = '\0';
+}
+
+/* The string NAME, or NULL for none (never set, or forgotten: ""). */
+static const char *get_string_data(pam_handle_t *pamh, const char *name)
+{
+	const void *data = NULL;
+
+	if (pam_get_data(pamh, name, &data) != PAM_SUCCESS || data == NULL ||
+	    ((const char *)data)[0] == '\0')
 		return NULL;
 	return data;
 }
@@ -250,16 +264,20 @@ const char *kw_pam_ticket(pam_handle_t *pamh)
 
 void kw_pam_set_ticket(pam_handle_t *pamh, const char *ticket)
 {
-	if (ticket == NULL || ticket[0] == '\0')
+	if (ticket == NULL || ticket[0] == '\0') {
+		clear_string_data(pamh, KW_PAM_DATA_TICKET);
 		return;
+	}
 	/* Without it the code step refuses: that fails closed. */
 	(void)set_string_data(pamh, KW_PAM_DATA_TICKET, ticket);
 }
 
 void kw_pam_set_no_code(pam_handle_t *pamh, const char *canonical)
 {
-	if (canonical == NULL || canonical[0] == '\0')
+	if (canonical == NULL || canonical[0] == '\0') {
+		clear_string_data(pamh, KW_PAM_DATA_NO_CODE);
 		return;
+	}
 	/* Without it the code step asks keywardd: only slower. */
 	(void)set_string_data(pamh, KW_PAM_DATA_NO_CODE, canonical);
 }

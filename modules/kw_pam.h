@@ -80,7 +80,8 @@ void kw_pam_set_canonical_user(pam_handle_t *pamh, const char *canonical);
 /*
  * The ticket keywardd gave for this transaction's accepted password
  * (kept by pam_keyward_password), which pam_keyward_totp must show; NULL
- * if there is none.
+ * if there is none.  Setting NULL forgets it: each password step starts
+ * so, and only its own OK leaves a ticket.
  */
 const char *kw_pam_ticket(pam_handle_t *pamh);
 void kw_pam_set_ticket(pam_handle_t *pamh, const char *ticket);
@@ -90,7 +91,8 @@ void kw_pam_set_ticket(pam_handle_t *pamh, const char *ticket);
  * (the canonical user), that the login has no one-time code to check:
  * pam_keyward_password keeps that, pam_keyward_totp then leaves its
  * round trip out.  kw_pam_no_code() is true only for the canonical user
- * and the ticket that the same password step left.
+ * and the ticket that the same password step left.  A NULL CANONICAL
+ * forgets it: each password step starts so.
  */
 void kw_pam_set_no_code(pam_handle_t *pamh, const char *canonical);
 bool kw_pam_no_code(pam_handle_t *pamh);

@@ -114,6 +114,13 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 
 	kw_request_clear(&req);
 	kw_reply_clear(&reply);
+	/*
+	 * What an earlier password step on this handle left is not this
+	 * one's answer: only an OK from now on leaves a ticket, and says
+	 * again that there is no code to check.
+	 */
+	kw_pam_set_ticket(pamh, NULL);
+	kw_pam_set_no_code(pamh, NULL);
 
 	/* 1. Arguments: a configuration error refuses everyone. */
 	ret = kw_pam_parse_args(pamh, KW_PAM_ARGS_PASSWORD, argc, argv, &args);

@@ -111,6 +111,21 @@ is "$(login login bob@acme 'bob: no token 1' 000000)" "$OK" \
 is "$(grep ' TOTP ' "$KWD_LOG" | grep -c ' user=bob ')" 1 \
 	"but now the TOTP module asks keywardd"
 is "$(last_outcome)" not_enrolled "which finds no active token"
+
+# The answer of one password step is not the next one's: an application
+# that authenticates twice on one handle, with MFA required in between,
+# is asked for the code the second time.
+{ kwadm tenant create eps && kw_make_user gina@eps 'gina: asked again 6'; } \
+	>>"$KW_TEST_DIR/setup.out" 2>&1
+twice=$(printf 'gina@eps\tgina: asked again 6\t000000\n' |
+	env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$SVC" \
+	$VALGRIND "$PAMDRIVE" \
+	-a "'$KWADM' -c '$KW_CONF' tenant set eps mfa=required >/dev/null" \
+	login 2>>"$KW_TEST_DIR/drive.err" | sed 's/^[0-9]* //')
+is "$twice" "auth1=PAM_SUCCESS auth=PAM_AUTH_ERR acct=-" \
+	"a second password step on one handle: no code first, MFA required next"
+is "$(last_outcome)" mfa_required \
+	"the second time the TOTP module asked keywardd, and it said so"
 is "$(login login dave@gamma 'dave: required 3' 000000)" "$AUTH_ERR" \
 	"required MFA without a token and no grace: refused"
 is "$(last_outcome)" mfa_required "recorded as mfa_required"

@@ -2,7 +2,8 @@
  * pamdrive - run PAM logins through the real libpam, for tests and
  * benchmarks.
  *
- *   pamdrive [-j THREADS] [-r REPEAT] [-o auth|acct|both] [-t] SERVICE
+ *   pamdrive [-j THREADS] [-r REPEAT] [-o auth|acct|both] [-t]
+ *            [-a COMMAND] SERVICE
  *
  * Reads logins from stdin, one a line: the user name, a TAB, the
  * password (the rest of the line, which may be empty), and optionally a
@@ -19,7 +20,12 @@
  *
  *   N auth=PAM_SUCCESS acct=PAM_PERM_DENIED [us=MICROSECONDS]
  *
- * ("-" for a step that did not run).  Text the modules send through the
+ * ("-" for a step that did not run).  With -a, each login authenticates
+ * twice on its one handle, as an application that asks again may: after
+ * the first pam_authenticate, COMMAND runs (by /bin/sh, without the
+ * preloads), then pam_authenticate runs again, and the line starts with
+ * "auth1=" (the first result) before "auth=" (the second, which decides
+ * the account step).  Text the modules send through the
  * conversation goes to stderr as "N info: ..." or "N error: ...".  The
  * exit status is 0 when every login ran, whatever PAM answered, 2 for a
  * usage error and 1 for anything else.
@@ -50,6 +56,7 @@ struct login {
 	char *password;
 	char *code; /* NULL: answer every password prompt with PASSWORD */
 	int auth;
+	int auth1; /* -a: the first pam_authenticate */
 	int acct;
 	bool auth_ran;
 	bool acct_ran;
@@ -58,6 +65,7 @@ struct login {
 
 struct run {
 	const char *service;
+	const char *between; /* -a: run between two pam_authenticate */
 	bool do_auth;
 	bool do_acct;
 	struct login *logins;
@@ -250,7 +258,7 @@ static void run_login(const struct run *run, struct login *login)
 	talk->login = login;
 	ret = pam_start(run->service, login->user, &conv, &pamh);
 	if (ret != PAM_SUCCESS) {
-		login->auth = ret;
+		login->auth = login->auth1 = ret;
 		login->auth_ran = true;
 		login->micros = now_micros() - start;
 		free(talk);
@@ -258,6 +266,19 @@ static void run_login(const struct run *run, struct login *login)
 	}
 	if (run->do_auth) {
 		ret = pam_authenticate(pamh, 0);
+		if (run->between != NULL) {
+			char cmd[4096];
+
+			login->auth1 = ret;
+			snprintf(cmd, sizeof(cmd), "unset LD_PRELOAD; %s",
+				 run->between);
+			if (system(cmd) != 0)
+				fprintf(stderr,
+					"%zu error: -a command failed\n",
+					login->number);
+			talk->secrets_asked = 0; /* the prompts start over */
+			ret = pam_authenticate(pamh, 0);
+		}
 		login->auth = ret;
 		login->auth_ran = true;
 	}
@@ -368,7 +389,8 @@ static void free_logins(struct run *run, size_t distinct)
 static int usage(void)
 {
 	fprintf(stderr, "usage: pamdrive [-j THREADS] [-r REPEAT] "
-			"[-o auth|acct|both] [-t] SERVICE < LOGINS\n");
+			"[-o auth|acct|both] [-t] [-a COMMAND] SERVICE "
+			"< LOGINS\n");
 	return 2;
 }
 
@@ -396,7 +418,7 @@ int main(int argc, char **argv)
 	bool timing = false;
 	int opt, ret = 0;
 
-	while ((opt = getopt(argc, argv, "j:r:o:t")) != -1) {
+	while ((opt = getopt(argc, argv, "j:r:o:ta:")) != -1) {
 		switch (opt) {
 		case 'j':
 			if (!parse_count(optarg, PAMDRIVE_MAX_THREADS,
@@ -417,6 +439,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			timing = true;
+			break;
+		case 'a':
+			run.between = optarg;
 			break;
 		default:
 			return usage();
@@ -447,7 +472,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < run.count; i++) {
 		const struct login *l = &run.logins[i];
 
-		printf("%zu auth=%s acct=%s", l->number,
+		printf("%zu ", l->number);
+		if (run.between != NULL && l->auth_ran)
+			printf("auth1=%s ", code_name(l->auth1));
+		printf("auth=%s acct=%s",
 		       l->auth_ran ? code_name(l->auth) : "-",
 		       l->acct_ran ? code_name(l->acct) : "-");
 		if (timing)
