@@ -2,7 +2,8 @@
 # test_pam_symbols.sh - each built PAM module exports the PAM entry points
 # it implements and nothing else: no kw_ symbol of the libraries linked
 # into it, no helper, nothing that could clash with the program that
-# loads it.
+# loads it.  Each also stays loaded once loaded (-z nodelete), so that a
+# program that runs many PAM transactions loads it once.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
@@ -27,6 +28,8 @@ check_module() {
 		grep -v -e '^libasan' -e '^libubsan' | sort | tr '\n' ' ')
 	is "$needed" "libc.so.6 libpam.so.0 " \
 		"$1.so links only libpam and libc (and sanitizers)"
+	LC_ALL=C readelf -d "$so" 2>/dev/null | grep -q 'FLAGS_1.*NODELETE'
+	ok $? "$1.so stays loaded once loaded (-z nodelete)"
 }
 
 check_module pam_keyward_password "pam_sm_authenticate pam_sm_setcred "
