@@ -402,9 +402,11 @@ static void log_decision(struct call *c, enum outcome o, const char *extra)
 	 * away (fail closed).
 	 */
 	if (!record_decision(c, o) && c->reply.status != KW_STATUS_DENIED) {
+		/* nothing of the success goes out: ticket, info, no code */
+		kw_reply_clear(&c->reply);
+		snprintf(c->reply.request_id, sizeof(c->reply.request_id), "%s",
+			 c->req.request_id);
 		set_reply(c, KW_STATUS_UNAVAILABLE, MSG_UNAVAILABLE);
-		c->reply.ticket[0] = '\0';
-		c->reply.no_code = false;
 		extra = " audit=not_stored";
 	}
 

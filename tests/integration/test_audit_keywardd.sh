@@ -233,6 +233,28 @@ while [ $i -lt 200 ] && [ "$("$KWSPOOL" count "$SPOOL")" != 0 ]; do
 done
 is "$("$KWSPOOL" count "$SPOOL")" 0 "and the spool is empty again"
 
+# ---- what cannot be recorded is not allowed ------------------------------
+
+# An immutable journal (chattr +i, which holds even for root) makes every
+# append fail: the right password is then answered UNAVAILABLE, with
+# nothing of the success (no canonical user, no ticket) in the reply.
+seg=$(ls "$SPOOL"/seg.* 2>/dev/null | tail -n 1)
+if [ -n "$seg" ] && chattr +i "$seg" 2>/dev/null; then
+	out=$(printf '%s' "$A_PW" | kwcall auth -u alice@acme -i nostore-1 \
+		-S sshd)
+	chattr -i "$seg"
+	is "$(printf '%s\n' "$out" | sed -n 1p)" UNAVAILABLE \
+		"a success whose record cannot be spooled is refused"
+	is "$(printf '%s\n' "$out" | sed -n 3p)" "user: " \
+		"and its reply carries nothing of the success"
+	like "$(grep 'req=nostore-1 ' "$KWD_LOG")" 'audit=not_stored' \
+		"keywardd's log says why"
+else
+	for t in "refused" "nothing of the success" "log says why"; do
+		skip "unrecorded success: $t" "chattr +i not possible here"
+	done
+fi
+
 # ---- records wait while keywardd is busy ---------------------------------
 
 # restart_with ARGS: keywardd again, with the lockout of the start and ARGS.
