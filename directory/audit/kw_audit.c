@@ -22,6 +22,7 @@
 #include <openssl/hmac.h>
 
 #include "kw_audit.h"
+#include "kw_names.h"
 #include "kw_secret.h"
 
 #define VERSION_TOKEN "v=1"
@@ -114,16 +115,6 @@ static bool is_id_char(unsigned char c)
 	       c == '_' || c == '-';
 }
 
-static bool is_tenant_char(unsigned char c)
-{
-	return is_lower_digit(c) || c == '-';
-}
-
-static bool is_user_char(unsigned char c)
-{
-	return is_lower_digit(c) || c == '_' || c == '.' || c == '-';
-}
-
 static bool is_kind_char(unsigned char c)
 {
 	return is_lower_digit(c) || c == '_' || c == '-';
@@ -164,6 +155,18 @@ static bool string_ok(const char *s, size_t size, size_t min,
 		if (!allowed((unsigned char)s[i]))
 			return false;
 	return true;
+}
+
+/*
+ * A tenant or user name, or "": valid by the rules of kw_names.h, the
+ * ones keywardd and the directory apply, so that a record a directory
+ * would refuse never gets this far.
+ */
+static bool name_ok(const char *s, size_t size, bool (*valid)(const char *))
+{
+	size_t len = strnlen(s, size);
+
+	return len < size && (len == 0 || valid(s));
 }
 
 /* A MAC in hex: exactly KW_AUDIT_MAC_HEX_LEN lowercase hex digits. */
@@ -214,8 +217,8 @@ static bool content_ok(const struct kw_audit_record *r)
 	if (r->time_us < 0)
 		return false;
 	if (!string_ok(r->id, sizeof(r->id), 1, is_id_char) ||
-	    !string_ok(r->tenant, sizeof(r->tenant), 0, is_tenant_char) ||
-	    !string_ok(r->user, sizeof(r->user), 0, is_user_char) ||
+	    !name_ok(r->tenant, sizeof(r->tenant), kw_name_valid_tenant) ||
+	    !name_ok(r->user, sizeof(r->user), kw_name_valid_user) ||
 	    !user_hash_ok(r->user_hash, sizeof(r->user_hash)) ||
 	    !string_ok(r->service, sizeof(r->service), 0, is_text) ||
 	    !string_ok(r->host, sizeof(r->host), 1, is_visible) ||

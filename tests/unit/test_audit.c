@@ -247,6 +247,17 @@ static void spoil_tenant_unterminated(struct kw_audit_record *r)
 	memset(r->tenant, 'a', sizeof(r->tenant));
 }
 
+/* The characters of a name, but not a name (kw_names.h): a leading '-'. */
+static void spoil_tenant_not_a_name(struct kw_audit_record *r)
+{
+	strcpy(r->tenant, "-acme");
+}
+
+static void spoil_user_not_a_name(struct kw_audit_record *r)
+{
+	strcpy(r->user, "alice.");
+}
+
 static void spoil_user_no_tenant(struct kw_audit_record *r)
 {
 	r->tenant[0] = '\0';
@@ -368,6 +379,8 @@ static const struct bad_record bad_records[] = {
 	{"time negative", spoil_time},
 	{"tenant uppercase", spoil_tenant_upper},
 	{"tenant unterminated", spoil_tenant_unterminated},
+	{"tenant not a name", spoil_tenant_not_a_name},
+	{"user not a name", spoil_user_not_a_name},
 	{"user without tenant", spoil_user_no_tenant},
 	{"user and hash", spoil_user_and_hash},
 	{"hash short", spoil_hash_short},
