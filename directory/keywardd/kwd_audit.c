@@ -76,6 +76,9 @@ static int make_spool_dir(const char *path, char *err, size_t errlen)
 		return EINVAL;
 	}
 	memcpy(buf, path, n + 1);
+	/* "/var/spool/kw/" is "/var/spool/kw": the last one is made 0700 */
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
 	for (i = 1; i <= n; i++) {
 		if (buf[i] != '/' && buf[i] != '\0')
 			continue;
@@ -89,7 +92,7 @@ static int make_spool_dir(const char *path, char *err, size_t errlen)
 		}
 		buf[i] = i == n ? '\0' : '/';
 	}
-	if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (lstat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%.200s: not a directory", path);
 		return ENOTDIR;
 	}
@@ -164,9 +167,15 @@ static struct kwd_chain *chain_of(struct kwd_audit *a, const char *tenant)
 	if (a->n_chains == a->cap_chains) {
 		size_t cap = a->cap_chains ? 2 * a->cap_chains : 16;
 
-		c = realloc(a->chains, cap * sizeof(*c));
+		/* not realloc: the old block holds keys, wiped before free */
+		c = calloc(cap, sizeof(*c));
 		if (c == NULL)
 			return NULL;
+		if (a->chains != NULL) {
+			memcpy(c, a->chains, a->n_chains * sizeof(*c));
+			kw_wipe(a->chains, a->cap_chains * sizeof(*c));
+			free(a->chains);
+		}
 		a->chains = c;
 		a->cap_chains = cap;
 	}
@@ -177,6 +186,17 @@ static struct kwd_chain *chain_of(struct kwd_audit *a, const char *tenant)
 		return NULL;
 	a->n_chains++;
 	return c;
+}
+
+/* Forget CHAIN (its tenant has no log): its key wiped, the last moved in. */
+static void forget_chain(struct kwd_audit *a, struct kwd_chain *chain)
+{
+	struct kwd_chain *last = &a->chains[a->n_chains - 1];
+
+	if (chain != last)
+		*chain = *last;
+	kw_wipe(last, sizeof(*last));
+	a->n_chains--;
 }
 
 static void forget_chains(struct kwd_audit *a)
@@ -260,6 +280,8 @@ static int deliver_one(const struct kw_audit_record *spooled, void *arg)
 		       "audit: tenant %s has no log (deleted?); record %s of "
 		       "request %s dropped",
 		       r.tenant, r.id, r.request_id);
+		/* names that never had a log must not fill the table */
+		forget_chain(a, chain);
 		return 0;
 	}
 	/* a head seen before the failure may be stale now */

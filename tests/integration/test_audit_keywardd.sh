@@ -324,6 +324,12 @@ out=$(kwadm audit verify --tenant acme 2>&1)
 ok $? "kwadm audit verify finds acme's chain intact"
 diag "$out"
 
+# The spool keywardd makes is private, however its path is written.
+keywardd_start -o "audit.spool_directory=$KW_TEST_DIR/spool2/"
+ok $? "keywardd starts with a spool path that ends in /"
+is "$(stat -c %a "$KW_TEST_DIR/spool2")" 700 "and makes the spool mode 0700"
+keywardd_stop
+
 leaked=0
 for pw in "$A_PW" "$B_PW" "$C_PW" "$D_PW"; do
 	grep -qF -- "$pw" "$KWD_LOG" && leaked=1
