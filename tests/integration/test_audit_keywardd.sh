@@ -297,6 +297,22 @@ is "$("$KWSPOOL" count "$SPOOL")" 5 "all five of them"
 is "$(wait_records acme "$(ids held 5)" 5)" 5 \
 	"once keywardd is quiet, all five are delivered"
 
+# A tenant deleted while its record waits: the record is dropped (there
+# is no log to keep), and the records after it still go.
+# keywardd is stopped with both held, and finds zeta gone at its start.
+{ kwadm tenant create zeta && kw_make_user zed@zeta 'zed: goes away 7'; } \
+	>>"$KW_TEST_DIR/setup.out" 2>&1
+restart_with -o audit.quiet_ms=60000 -o audit.max_delay_s=3600
+kwcall account -u zed@zeta -i gone-0 -S sshd >/dev/null
+account after-0 alice@acme >/dev/null
+keywardd_stop
+kwadm tenant delete zeta --yes >>"$KW_TEST_DIR/setup.out" 2>&1
+restart_with
+is "$(wait_records acme '(kwRequestId=after-0)' 1)" 1 \
+	"a record of a tenant deleted meanwhile holds up no later record"
+like "$(grep 'tenant zeta has no log' "$KWD_LOG")" 'gone-0 dropped' \
+	"it is dropped, and the log says so"
+
 restart_with -o audit.quiet_ms=60000 -o audit.max_delay_s=1
 ok $? "keywardd restarts: quiet only after 60 s, records held 1 s at most"
 made=$(stream busy)
