@@ -25,8 +25,9 @@
 #include "kw_proto.h"
 
 /*
- * The names of the data kept on the handle.  NOTE: every keyward module
- * reads these two names; renaming one breaks the hand-over between them.
+ * The names of the data kept on the handle.  NOTE: the keyward modules
+ * read each other's data by these names; renaming one breaks the
+ * hand-over between them.
  */
 #define KW_PAM_DATA_REQUEST_ID "keyward.request_id"
 #define KW_PAM_DATA_CANONICAL_USER "keyward.canonical_user"

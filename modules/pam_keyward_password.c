@@ -137,7 +137,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 		goto done;
 	}
 
-	/* 3. The password; an empty one never reaches keywardd. */
+	/* 3. The password (an empty one is sent, to be recorded, and refused).
+	 */
 	ret = get_password(pamh, &ctx, &req);
 	if (ret != PAM_SUCCESS)
 		goto done;

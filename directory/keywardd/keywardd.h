@@ -1,12 +1,12 @@
 /*
  * keywardd.h - what the parts of keywardd share: the configuration
- * snapshot, the server (queue of client connections, workers) and the
+ * snapshot, the server (the listening socket, the workers) and the
  * request handlers.
  *
- * Threads: the main thread accepts connections and handles signals; each
- * worker takes one connection at a time from a bounded queue, answers its
- * one request and closes it.  A worker owns its directory connections and
- * uses them from its own thread only.
+ * Threads: the main thread handles signals; each worker accepts one
+ * connection at a time on the listening socket, answers its one request
+ * and closes it.  A worker owns its directory connections and uses them
+ * from its own thread only.
  */
 #ifndef KEYWARDD_H
 #define KEYWARDD_H
@@ -227,8 +227,6 @@ const struct kw_master_key *kwd_master_key(const struct kwd_server *srv);
 
 struct kw_totp_params;
 
-/* The TOTP parameters of keyward.conf (mfa.*). */
-void kwd_totp_params(const struct kw_config *cfg, struct kw_totp_params *p);
 /*
  * Check CODE against the SEALED secret of NAME at NOW, after LAST_STEP.
  * Returns 0 with the matched step in *STEP_OUT; EINVAL for a malformed

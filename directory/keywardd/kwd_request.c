@@ -131,7 +131,6 @@ struct call {
 	struct facts facts; /* what the directory said; kept until settled */
 	struct kw_mfa_facts mfa; /* the same, for a TOTP request */
 	enum outcome outcome;
-	bool decided;     /* an AUTHENTICATE reached a decision to settle */
 	bool user_locked; /* which lock refused it, for the log */
 };
 
@@ -597,14 +596,14 @@ static void handle_authenticate(struct call *c)
 		 * anonymously.  The client knows what it sent, so the
 		 * quicker answer tells it nothing new.
 		 */
+		c->outcome = OUTCOME_EMPTY_PASSWORD; /* nothing to settle */
 		set_reply(c, KW_STATUS_DENIED, MSG_AUTH_DENIED);
-		log_decision(c, OUTCOME_EMPTY_PASSWORD, NULL);
+		log_decision(c, c->outcome, NULL);
 		return;
 	}
 	rc = ask(c, c->name_valid ? &c->name : &stand_in, c->req.password, f);
 	o = decide_authenticate(c, rc, f);
 	c->outcome = o;
-	c->decided = true;
 	if (o == OUTCOME_SUCCESS) {
 		set_reply(c, KW_STATUS_OK, "");
 		issue_ticket(c);
@@ -674,7 +673,7 @@ static void settle_authenticate(struct call *c)
 	long count = 0;
 	int rc;
 
-	if (!c->decided || dir == NULL || !c->tenant_known)
+	if (dir == NULL || !c->tenant_known)
 		return;
 	if (c->outcome == OUTCOME_WRONG_PASSWORD ||
 	    c->outcome == OUTCOME_UNKNOWN_USER) {
@@ -803,20 +802,6 @@ static int ask_mfa(struct call *c)
 	return rc;
 }
 
-/* The issuer an authenticator app shows for this tenant. */
-static const char *issuer_of(const struct call *c)
-{
-	const struct kw_mfa_policy *p = &c->mfa.policy;
-
-	if (c->conf->cfg.mfa_issuer[0] != '\0')
-		return c->conf->cfg.mfa_issuer;
-	if (p->issuer[0] != '\0')
-		return p->issuer;
-	if (p->display_name[0] != '\0')
-		return p->display_name;
-	return c->name.tenant;
-}
-
 /* A recovery code instead of a TOTP code: find it, and use it up. */
 static enum outcome check_recovery(struct call *c)
 {
@@ -880,10 +865,10 @@ static enum outcome begin_enrolment(struct call *c)
 	char sealed[KW_SEAL_TEXT_MAX + 1];
 	int rc;
 
-	rc = kwd_totp_new_enrolment(kwd_master_key(c->w->srv), &c->conf->cfg,
-				    &c->name, issuer_of(c), sealed,
-				    sizeof(sealed), c->reply.info,
-				    sizeof(c->reply.info));
+	rc = kwd_totp_new_enrolment(
+		kwd_master_key(c->w->srv), &c->conf->cfg, &c->name,
+		kw_mfa_issuer(&c->mfa.policy, c->conf->cfg.mfa_issuer), sealed,
+		sizeof(sealed), c->reply.info, sizeof(c->reply.info));
 	if (rc == 0)
 		rc = kw_mfa_store_pending(c->w->service, &c->name, sealed);
 	kw_wipe(sealed, sizeof(sealed));
@@ -986,7 +971,6 @@ static void handle_totp(struct call *c)
 	parse_name(c);
 	o = decide_totp(c);
 	c->outcome = o;
-	c->decided = true;
 	switch (o) {
 	case OUTCOME_SUCCESS:
 	case OUTCOME_RECOVERY_CODE:

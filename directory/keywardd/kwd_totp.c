@@ -16,18 +16,6 @@
 #include "kw_mfa.h"
 #include "kw_secret.h"
 
-void kwd_totp_params(const struct kw_config *cfg, struct kw_totp_params *p)
-{
-	kw_totp_params_default(p);
-	if (strcmp(cfg->mfa_algorithm, "sha256") == 0)
-		p->algo = KW_TOTP_SHA256;
-	else if (strcmp(cfg->mfa_algorithm, "sha512") == 0)
-		p->algo = KW_TOTP_SHA512;
-	p->digits = cfg->mfa_digits;
-	p->period_s = cfg->mfa_period_s;
-	p->window = cfg->mfa_window;
-}
-
 int kwd_totp_check_code(const struct kw_master_key *mk,
 			const struct kw_config *cfg, const struct kw_name *name,
 			const char *sealed, const char *code, time_t now,
@@ -39,7 +27,7 @@ int kwd_totp_check_code(const struct kw_master_key *mk,
 	int rc;
 
 	*step_out = -1;
-	kwd_totp_params(cfg, &p);
+	kw_totp_params_of_config(cfg, &p);
 	if (mk == NULL)
 		return EIO;
 	rc = kw_unseal(mk, name->tenant, name->user, sealed, secret,
@@ -68,7 +56,7 @@ int kwd_totp_new_enrolment(const struct kw_master_key *mk,
 	char *qr = NULL;
 	int rc, n;
 
-	kwd_totp_params(cfg, &p);
+	kw_totp_params_of_config(cfg, &p);
 	if (mk == NULL)
 		return EIO;
 	rc = kw_totp_new_secret(secret, sizeof(secret));
@@ -91,11 +79,8 @@ int kwd_totp_new_enrolment(const struct kw_master_key *mk,
 		     "Scan this code with an authenticator app:\n\n%s\n"
 		     "or enter this key in it by hand: %s\n"
 		     "(%s, %d digits, every %d s)\n",
-		     account, qr, b32,
-		     p.algo == KW_TOTP_SHA1     ? "SHA1"
-		     : p.algo == KW_TOTP_SHA256 ? "SHA256"
-						: "SHA512",
-		     p.digits, p.period_s);
+		     account, qr, b32, kw_totp_algo_name(p.algo), p.digits,
+		     p.period_s);
 	if (n < 0 || (size_t)n >= infosz)
 		rc = ENOBUFS;
 done:

@@ -71,21 +71,6 @@ static const char *state_name(enum kw_totp_state state)
 	}
 }
 
-/* The TOTP parameters of the mfa.* settings. */
-static void totp_params(const struct kwadm *ctx, struct kw_totp_params *p)
-{
-	const char *algo = ctx->cfg.mfa_algorithm;
-
-	kw_totp_params_default(p);
-	if (algo != NULL && strcmp(algo, "sha256") == 0)
-		p->algo = KW_TOTP_SHA256;
-	else if (algo != NULL && strcmp(algo, "sha512") == 0)
-		p->algo = KW_TOTP_SHA512;
-	p->digits = ctx->cfg.mfa_digits;
-	p->period_s = ctx->cfg.mfa_period_s;
-	p->window = ctx->cfg.mfa_window;
-}
-
 static int root_only(const struct kwadm_command *cmd, const char *why)
 {
 	kwadm_error("'mfa %s' works as root only: %s; run it without -U",
@@ -161,20 +146,6 @@ static void print_codes_json(const char *qname, const char *result,
 
 /* ---- enroll -------------------------------------------------------------- */
 
-/*
- * The issuer an authenticator app shows: the host's mfa.issuer, else the
- * tenant's own (kwMfaIssuer), else the tenant's display name.
- */
-static const char *issuer_of(const struct kwadm *ctx,
-			     const struct kw_mfa_policy *policy)
-{
-	if (ctx->cfg.mfa_issuer != NULL && ctx->cfg.mfa_issuer[0] != '\0')
-		return ctx->cfg.mfa_issuer;
-	if (policy->issuer[0] != '\0')
-		return policy->issuer;
-	return policy->display_name;
-}
-
 /* Make and seal a new secret for NAME, with its URI (and QR code). */
 static int make_token(struct kwadm *ctx, const struct kw_name *name,
 		      const char *qname, bool want_qr, struct enrolment *e)
@@ -183,7 +154,7 @@ static int make_token(struct kwadm *ctx, const struct kw_name *name,
 	struct kw_mfa_policy policy;
 	int rc;
 
-	totp_params(ctx, &p);
+	kw_totp_params_of_config(&ctx->cfg, &p);
 	rc = kw_mfa_policy_get(ctx->dir, name->tenant, &policy);
 	if (rc != 0)
 		return kwadm_dir_failed(ctx, rc, "tenant", name->tenant);
@@ -195,9 +166,9 @@ static int make_token(struct kwadm *ctx, const struct kw_name *name,
 		rc = kw_base32_encode(e->secret, sizeof(e->secret), e->base32,
 				      sizeof(e->base32));
 	if (rc == 0)
-		rc = kw_otpauth_uri(issuer_of(ctx, &policy), qname, e->secret,
-				    sizeof(e->secret), &p, e->uri,
-				    sizeof(e->uri));
+		rc = kw_otpauth_uri(kw_mfa_issuer(&policy, ctx->cfg.mfa_issuer),
+				    qname, e->secret, sizeof(e->secret), &p,
+				    e->uri, sizeof(e->uri));
 	if (rc == 0 && want_qr)
 		rc = kw_qr_render(e->uri, &e->qr);
 	if (rc != 0) {
@@ -304,7 +275,7 @@ static int confirm_token(struct kwadm *ctx, const struct kw_name *name,
 	long long step = -1;
 	int rc;
 
-	totp_params(ctx, &p);
+	kw_totp_params_of_config(&ctx->cfg, &p);
 	rc = read_code(code_file, qname, e->code, sizeof(e->code));
 	if (rc == 0) {
 		rc = kw_totp_verify(e->secret, sizeof(e->secret), &p, e->code,

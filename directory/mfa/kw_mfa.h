@@ -68,6 +68,18 @@ struct kw_totp_params {
 void kw_totp_params_default(struct kw_totp_params *p);
 
 /*
+ * The parameters the mfa.* settings of CFG ask for (checked when CFG was
+ * loaded): the one reading of them, for keywardd's checks and kwadm's
+ * enrolments alike.
+ */
+struct kw_config;
+void kw_totp_params_of_config(const struct kw_config *cfg,
+			      struct kw_totp_params *p);
+
+/* "SHA1", "SHA256" or "SHA512", as authenticator apps name them. */
+const char *kw_totp_algo_name(enum kw_totp_algo algo);
+
+/*
  * Fill OUT with LEN (KW_TOTP_SECRET_MIN..KW_TOTP_SECRET_MAX) bytes from
  * getrandom(2).  Returns 0, EINVAL, or the errno of getrandom; OUT is
  * wiped on failure.

@@ -15,6 +15,7 @@
 
 #include <liboath/oath.h>
 
+#include "kw_config.h"
 #include "kw_mfa.h"
 #include "kw_secret.h"
 
@@ -270,7 +271,22 @@ static void buf_append_encoded(struct text_buf *b, const char *s)
 	}
 }
 
-static const char *algo_name(enum kw_totp_algo algo)
+void kw_totp_params_of_config(const struct kw_config *cfg,
+			      struct kw_totp_params *p)
+{
+	const char *algo = cfg->mfa_algorithm;
+
+	kw_totp_params_default(p);
+	if (algo != NULL && strcmp(algo, "sha256") == 0)
+		p->algo = KW_TOTP_SHA256;
+	else if (algo != NULL && strcmp(algo, "sha512") == 0)
+		p->algo = KW_TOTP_SHA512;
+	p->digits = cfg->mfa_digits;
+	p->period_s = cfg->mfa_period_s;
+	p->window = cfg->mfa_window;
+}
+
+const char *kw_totp_algo_name(enum kw_totp_algo algo)
 {
 	switch (algo) {
 	case KW_TOTP_SHA256:
@@ -303,7 +319,7 @@ int kw_otpauth_uri(const char *issuer, const char *account,
 	if (rc != 0)
 		goto done;
 	snprintf(tail, sizeof(tail), "&algorithm=%s&digits=%d&period=%d",
-		 algo_name(p->algo), p->digits, p->period_s);
+		 kw_totp_algo_name(p->algo), p->digits, p->period_s);
 
 	buf_append(&b, "otpauth://totp/");
 	buf_append_encoded(&b, issuer);

@@ -99,10 +99,12 @@ struct kw_tenant {
 	long uid_count; /* size of the range */
 	long uid_next;  /* next uid to hand out */
 	long n_users;   /* filled by kw_tenant_get only, else -1 */
-	/* The tenant's own lockout limits (0: none), which only tighten. */
+	/*
+	 * The tenant's own password limits (0: none), which only tighten;
+	 * its code limit is in kw_mfa_policy, read with the token.
+	 */
 	long password_user_limit;
 	long password_address_limit;
-	long code_user_limit;
 };
 
 int kw_tenant_create(struct kw_dir *dir, const char *name,

@@ -219,6 +219,16 @@ static void fill_policy(struct kw_dir *dir, LDAPMessage *e, const char *tenant,
 			 tenant);
 }
 
+const char *kw_mfa_issuer(const struct kw_mfa_policy *p,
+			  const char *host_issuer)
+{
+	if (host_issuer != NULL && host_issuer[0] != '\0')
+		return host_issuer;
+	if (p->issuer[0] != '\0')
+		return p->issuer;
+	return p->display_name;
+}
+
 void kw_mfa_user_clear(struct kw_mfa_user *u)
 {
 	size_t i;

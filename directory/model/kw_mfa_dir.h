@@ -54,6 +54,14 @@ struct kw_mfa_policy {
 	long code_user_limit; /* kwCodeUserLimit, 0: the host's limit */
 };
 
+/*
+ * The issuer an authenticator app shows: HOST_ISSUER (the host's
+ * mfa.issuer; NULL or "" for none), else the tenant's kwMfaIssuer, else
+ * its display name (which is the tenant's name when it has none).
+ */
+const char *kw_mfa_issuer(const struct kw_mfa_policy *p,
+			  const char *host_issuer);
+
 struct kw_mfa_user {
 	enum kw_totp_state state; /* kwTotpState; another value is NONE */
 	char sealed[KW_SEAL_TEXT_MAX + 1]; /* "kw1:...", or "" */

@@ -25,7 +25,6 @@ char *kw_tenant_attrs[] = {
 	(char *)KW_AT_UID_NEXT,
 	(char *)"kwPasswordUserLimit",
 	(char *)"kwPasswordAddressLimit",
-	(char *)"kwCodeUserLimit",
 	NULL,
 };
 
@@ -45,7 +44,6 @@ void kw_tenant_fill(struct kw_dir *dir, LDAPMessage *e, struct kw_tenant *t)
 		     &t->password_user_limit);
 	kw_attr_long(dir->ld, e, "kwPasswordAddressLimit",
 		     &t->password_address_limit);
-	kw_attr_long(dir->ld, e, "kwCodeUserLimit", &t->code_user_limit);
 	t->n_users = -1;
 }
 
