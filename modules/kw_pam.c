@@ -207,25 +207,24 @@ static int set_string_data(pam_handle_t *pamh, const char *name,
 	return ret;
 }
 
-/* Forget the string NAME: "" from now on, which the readers take as none. */
+/*
+ * Forget the string NAME.  Replacing the data of an entry that exists
+ * frees the old copy and allocates nothing, so it cannot fail.
+ */
 static void clear_string_data(pam_handle_t *pamh, const char *name)
 {
 	const void *data = NULL;
 
-	if (pam_get_data(pamh, name, &data) != PAM_SUCCESS || data == NULL)
-		return;
-	/* if even that fails, blank the copy in place: it is ours */
-	if (set_string_data(pamh, name, "") != PAM_SUCCESS)
-		((char *)data)[0] = '\0';
+	if (pam_get_data(pamh, name, &data) == PAM_SUCCESS && data != NULL)
+		(void)pam_set_data(pamh, name, NULL, NULL);
 }
 
-/* The string NAME, or NULL for none (never set, or forgotten: ""). */
+/* The string NAME, or NULL for none (never set, or forgotten). */
 static const char *get_string_data(pam_handle_t *pamh, const char *name)
 {
 	const void *data = NULL;
 
-	if (pam_get_data(pamh, name, &data) != PAM_SUCCESS || data == NULL ||
-	    ((const char *)data)[0] == '\0')
+	if (pam_get_data(pamh, name, &data) != PAM_SUCCESS || data == NULL)
 		return NULL;
 	return data;
 }
@@ -290,6 +289,17 @@ bool kw_pam_no_code(pam_handle_t *pamh)
 
 	return marked != NULL && canonical != NULL &&
 	       strcmp(marked, canonical) == 0 && kw_pam_ticket(pamh) != NULL;
+}
+
+void kw_pam_take_password_step(pam_handle_t *pamh, struct kw_request *req)
+{
+	const char *canonical = kw_pam_canonical_user(pamh);
+	const char *ticket = kw_pam_ticket(pamh);
+
+	if (canonical != NULL)
+		(void)copy_whole(req->user, sizeof(req->user), canonical);
+	if (ticket != NULL)
+		(void)copy_whole(req->ticket, sizeof(req->ticket), ticket);
 }
 
 /* ---- the request ------------------------------------------------------- */

@@ -98,6 +98,13 @@ void kw_pam_set_no_code(pam_handle_t *pamh, const char *canonical);
 bool kw_pam_no_code(pam_handle_t *pamh);
 
 /*
+ * Put into REQ what this transaction's password step left: the canonical
+ * user (in place of the name as typed) and the ticket; each only if it
+ * is there and fits.
+ */
+void kw_pam_take_password_step(pam_handle_t *pamh, struct kw_request *req);
+
+/*
  * Fill the user, service, rhost, tty, tenant and request id of REQ from
  * the PAM items and ARGS, and point CTX's fields at the same strings.
  * A user name longer than the protocol field is cut to the field's

@@ -181,14 +181,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	 * no tenant= of its own.
 	 */
 	ctx.canonical_user = kw_pam_canonical_user(pamh);
-	if (ctx.canonical_user != NULL &&
-	    strlen(ctx.canonical_user) < sizeof(req.user))
-		memcpy(req.user, ctx.canonical_user,
-		       strlen(ctx.canonical_user) + 1);
-	if (kw_pam_ticket(pamh) != NULL &&
-	    strlen(kw_pam_ticket(pamh)) < sizeof(req.ticket))
-		memcpy(req.ticket, kw_pam_ticket(pamh),
-		       strlen(kw_pam_ticket(pamh)) + 1);
+	kw_pam_take_password_step(pamh, &req);
 
 	/*
 	 * 3. What does this login need?  Nothing, if keywardd said so when
