@@ -53,13 +53,6 @@ static bool same_key(const struct kwd_handover_key *a,
 	       strcmp(a->service, b->service) == 0;
 }
 
-static void free_roles(char **roles)
-{
-	for (size_t i = 0; roles != NULL && roles[i] != NULL; i++)
-		free(roles[i]);
-	free(roles);
-}
-
 /* A copy of a NULL-terminated role list; *OUT is NULL for none. */
 static int copy_roles(char *const *roles, char ***out)
 {
@@ -77,7 +70,7 @@ static int copy_roles(char *const *roles, char ***out)
 	for (i = 0; i < n; i++) {
 		copy[i] = strdup(roles[i]);
 		if (copy[i] == NULL) {
-			free_roles(copy);
+			kw_roles_free(copy);
 			return ENOMEM;
 		}
 	}
@@ -87,7 +80,7 @@ static int copy_roles(char *const *roles, char ***out)
 
 static void slot_empty(struct kwd_handover_slot *s)
 {
-	free_roles(s->facts.user.roles);
+	kw_user_clear(&s->facts.user);
 	memset(s, 0, sizeof(*s));
 }
 

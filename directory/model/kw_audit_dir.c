@@ -339,13 +339,6 @@ static int collect_entry(struct kw_dir *dir, LDAPMessage *e, struct collect *c)
 	return collect_append(c, &r);
 }
 
-static struct timeval op_timeout(const struct kw_dir *dir)
-{
-	struct timeval tv = {.tv_sec = dir->op_timeout_ms / 1000,
-			     .tv_usec = (dir->op_timeout_ms % 1000) * 1000};
-	return tv;
-}
-
 /*
  * A one-level search of C->tenant's log with FILTER, every entry into C
  * as it arrives.  A tenant without a log has an empty one; ENOENT: no
@@ -354,7 +347,7 @@ static struct timeval op_timeout(const struct kw_dir *dir)
 static int collect_search(struct kw_dir *dir, const char *filter,
 			  struct collect *c)
 {
-	struct timeval tv = op_timeout(dir);
+	struct timeval tv = kw_dir_op_timeout(dir);
 	char base[KW_DN_MAX], tdn[KW_DN_MAX];
 	LDAPMessage *msg = NULL;
 	char *matched = NULL;

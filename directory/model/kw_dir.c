@@ -251,7 +251,7 @@ bool kw_dn_equal(const char *a, const char *b)
 
 /* ---- searches and values ------------------------------------------- */
 
-static struct timeval op_timeout(const struct kw_dir *dir)
+struct timeval kw_dir_op_timeout(const struct kw_dir *dir)
 {
 	struct timeval tv = {.tv_sec = dir->op_timeout_ms / 1000,
 			     .tv_usec = (dir->op_timeout_ms % 1000) * 1000};
@@ -261,7 +261,7 @@ static struct timeval op_timeout(const struct kw_dir *dir)
 int kw_dir_search(struct kw_dir *dir, const char *base, int scope,
 		  const char *filter, char **attrs, LDAPMessage **res)
 {
-	struct timeval tv = op_timeout(dir);
+	struct timeval tv = kw_dir_op_timeout(dir);
 	int rc;
 
 	*res = NULL;
@@ -285,7 +285,7 @@ int kw_dir_wait(struct kw_dir *dir, int msgid, LDAPMessage **res,
 int kw_dir_wait_ctrls(struct kw_dir *dir, int msgid, LDAPMessage **res,
 		      LDAPControl ***ctrls_out, const char *what)
 {
-	struct timeval tv = op_timeout(dir);
+	struct timeval tv = kw_dir_op_timeout(dir);
 	int type, rc, code = LDAP_OTHER;
 
 	*res = NULL;
@@ -473,6 +473,11 @@ int kw_mods_check(struct kw_dir *dir, const struct kw_mods *m)
 		return kw_dir_set_error(dir, EINVAL,
 					"internal: too many modifications");
 	return 0;
+}
+
+void kw_mods_remove(struct kw_mods *m, const char *attr)
+{
+	kw_mods_add(m, LDAP_MOD_REPLACE, attr, NULL);
 }
 
 int kw_dir_add_entry(struct kw_dir *dir, const char *dn, struct kw_mods *m,
@@ -690,7 +695,7 @@ static int set_options(struct kw_dir *dir, const struct kw_config *cfg,
 	struct timeval net = {.tv_sec = cfg->connect_timeout_ms / 1000,
 			      .tv_usec =
 				      (cfg->connect_timeout_ms % 1000) * 1000};
-	struct timeval op = op_timeout(dir);
+	struct timeval op = kw_dir_op_timeout(dir);
 	int version = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND, zero = 0;
 
 	if (ldap_set_option(dir->ld, LDAP_OPT_PROTOCOL_VERSION, &version) ||

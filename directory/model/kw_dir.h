@@ -223,6 +223,8 @@ int kw_user_check_password_send(struct kw_dir *dir, const struct kw_name *name,
 				const char *password, int *msgid_out);
 int kw_user_check_password_recv(struct kw_dir *dir, int msgid);
 void kw_user_clear(struct kw_user *user);
+/* Free a NULL-terminated list of role names (as kw_user.roles); NULL ok. */
+void kw_roles_free(char **roles);
 void kw_user_list_free(struct kw_user *list, size_t n);
 
 /* ---- what a login needs, in one search ------------------------------ */

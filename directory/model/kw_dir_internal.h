@@ -125,6 +125,10 @@ void kw_mods_init(struct kw_mods *m);
 /* Add VALUE (may be NULL for a delete of all values) to the OP on ATTR. */
 void kw_mods_add(struct kw_mods *m, int op, const char *attr,
 		 const char *value);
+/* directory.op_timeout_ms as a struct timeval, for libldap's calls. */
+struct timeval kw_dir_op_timeout(const struct kw_dir *dir);
+/* Remove every value of ATTR, if it has any (a replace with none). */
+void kw_mods_remove(struct kw_mods *m, const char *attr);
 /* Returns ENOMEM-like EINVAL when the builder overflowed. */
 int kw_mods_check(struct kw_dir *dir, const struct kw_mods *m);
 

@@ -228,10 +228,6 @@ int kw_lock_set_address(struct kw_dir *dir, const char *tenant, const char *key,
 }
 
 /* Replace with no value removes an attribute, and is no error if absent. */
-static void mods_remove(struct kw_mods *m, const char *attr)
-{
-	kw_mods_add(m, LDAP_MOD_REPLACE, attr, NULL);
-}
 
 int kw_lock_reset_user(struct kw_dir *dir, const struct kw_name *name,
 		       bool everything)
@@ -242,13 +238,13 @@ int kw_lock_reset_user(struct kw_dir *dir, const struct kw_name *name,
 	if (kw_dn_user(dir, name, dn, sizeof(dn)) != 0)
 		return kw_dir_set_error(dir, EINVAL, "invalid user");
 	kw_mods_init(&m);
-	mods_remove(&m, failure_attr[KW_BUDGET_PASSWORD]);
-	mods_remove(&m, window_attr[KW_BUDGET_PASSWORD]);
+	kw_mods_remove(&m, failure_attr[KW_BUDGET_PASSWORD]);
+	kw_mods_remove(&m, window_attr[KW_BUDGET_PASSWORD]);
 	if (everything) {
-		mods_remove(&m, failure_attr[KW_BUDGET_CODE]);
-		mods_remove(&m, window_attr[KW_BUDGET_CODE]);
-		mods_remove(&m, "kwLockedUntil");
-		mods_remove(&m, "kwLockReason");
+		kw_mods_remove(&m, failure_attr[KW_BUDGET_CODE]);
+		kw_mods_remove(&m, window_attr[KW_BUDGET_CODE]);
+		kw_mods_remove(&m, "kwLockedUntil");
+		kw_mods_remove(&m, "kwLockReason");
 	}
 	return kw_dir_modify(dir, dn, &m, "counter reset");
 }

@@ -59,13 +59,6 @@ static int add_role(char ***roles, size_t *n, const char *role)
 	return 0;
 }
 
-static void free_roles(char **roles)
-{
-	for (size_t i = 0; roles != NULL && roles[i] != NULL; i++)
-		free(roles[i]);
-	free(roles);
-}
-
 /* The filter and base of NAME's lookup; EINVAL for a name too long. */
 static int login_query(struct kw_dir *dir, const struct kw_name *name,
 		       const char *address, char *tdn, char *udn, char *filter,
@@ -185,7 +178,7 @@ int kw_login_lookup_recv(struct kw_dir *dir, int msgid,
 	ldap_msgfree(res);
 	if (rc) {
 		kw_user_clear(&out->user);
-		free_roles(roles);
+		kw_roles_free(roles);
 		return rc;
 	}
 	if (out->user_found) {
@@ -204,6 +197,6 @@ int kw_login_lookup_recv(struct kw_dir *dir, int msgid,
 		kw_user_clear(&out->user);
 		out->user_found = false;
 	}
-	free_roles(roles);
+	kw_roles_free(roles);
 	return 0;
 }

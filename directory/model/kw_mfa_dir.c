@@ -398,10 +398,6 @@ int kw_mfa_lookup(struct kw_dir *dir, const struct kw_name *name,
 /* ---- writing ----------------------------------------------------------- */
 
 /* Replace with no value: remove ATTR, no error if it is absent. */
-static void mods_remove(struct kw_mods *m, const char *attr)
-{
-	kw_mods_add(m, LDAP_MOD_REPLACE, attr, NULL);
-}
 
 /*
  * Replace ATTR with the N VALUES, more than the builder holds for one
@@ -470,8 +466,8 @@ int kw_mfa_store_pending(struct kw_dir *dir, const struct kw_name *name,
 	kw_mods_init(&m);
 	kw_mods_add(&m, LDAP_MOD_REPLACE, AT_SECRET, sealed);
 	kw_mods_add(&m, LDAP_MOD_REPLACE, AT_STATE, STATE_PENDING);
-	mods_remove(&m, AT_LAST_STEP);
-	mods_remove(&m, AT_RECOVERY);
+	kw_mods_remove(&m, AT_LAST_STEP);
+	kw_mods_remove(&m, AT_RECOVERY);
 	return user_modify(dir, name, dn, &m, NULL, "enrol");
 }
 
@@ -590,12 +586,12 @@ int kw_mfa_reset(struct kw_dir *dir, const struct kw_name *name)
 	if (rc)
 		return rc;
 	kw_mods_init(&m);
-	mods_remove(&m, AT_SECRET);
-	mods_remove(&m, AT_STATE);
-	mods_remove(&m, AT_LAST_STEP);
-	mods_remove(&m, AT_RECOVERY);
-	mods_remove(&m, "kwCodeFailures");
-	mods_remove(&m, "kwCodeWindowStart");
+	kw_mods_remove(&m, AT_SECRET);
+	kw_mods_remove(&m, AT_STATE);
+	kw_mods_remove(&m, AT_LAST_STEP);
+	kw_mods_remove(&m, AT_RECOVERY);
+	kw_mods_remove(&m, "kwCodeFailures");
+	kw_mods_remove(&m, "kwCodeWindowStart");
 	return user_modify(dir, name, dn, &m, NULL, "reset");
 }
 
@@ -641,7 +637,7 @@ int kw_mfa_policy_set(struct kw_dir *dir, const char *tenant,
 		kw_generalized_time(c->grace_until, grace);
 		kw_mods_add(&m, LDAP_MOD_REPLACE, AT_GRACE, grace);
 	} else if (c->set_grace) {
-		mods_remove(&m, AT_GRACE);
+		kw_mods_remove(&m, AT_GRACE);
 	}
 	if (c->set_self_enrol)
 		kw_mods_add(&m, LDAP_MOD_REPLACE, AT_SELF_ENROL,
@@ -649,7 +645,7 @@ int kw_mfa_policy_set(struct kw_dir *dir, const char *tenant,
 	if (c->set_issuer && c->issuer[0] != '\0')
 		kw_mods_add(&m, LDAP_MOD_REPLACE, AT_ISSUER, c->issuer);
 	else if (c->set_issuer)
-		mods_remove(&m, AT_ISSUER);
+		kw_mods_remove(&m, AT_ISSUER);
 	rc = kw_dir_modify(dir, dn, &m, "MFA policy");
 	if (rc == ENOENT)
 		return kw_dir_set_error(dir, ENOENT, "no such tenant '%s'",

@@ -56,15 +56,18 @@ static int no_user(struct kw_dir *dir, const struct kw_name *name)
 				name->user, dir->sep, name->tenant);
 }
 
+void kw_roles_free(char **roles)
+{
+	for (size_t i = 0; roles != NULL && roles[i] != NULL; i++)
+		free(roles[i]);
+	free(roles);
+}
+
 void kw_user_clear(struct kw_user *user)
 {
-	size_t i;
-
 	if (user == NULL)
 		return;
-	for (i = 0; user->roles != NULL && user->roles[i] != NULL; i++)
-		free(user->roles[i]);
-	free(user->roles);
+	kw_roles_free(user->roles);
 	memset(user, 0, sizeof(*user));
 }
 
