@@ -177,6 +177,19 @@ int kw_dn_role(const struct kw_dir *dir, const char *tenant, const char *role,
 	return rc ? rc : dn_printf(out, outsz, "cn=%s,%s", r, roles);
 }
 
+int kw_dn_counter(const struct kw_dir *dir, const char *tenant, const char *key,
+		  char *out, size_t outsz)
+{
+	char t[KW_DN_MAX], k[3 * KW_ADDRESS_KEY_MAX + 1];
+	int rc;
+
+	if (key == NULL || key[0] == '\0' || strlen(key) > KW_ADDRESS_KEY_MAX ||
+	    escape_value(key, k, sizeof(k)))
+		return EINVAL;
+	rc = kw_dn_tenant(dir, tenant, t, sizeof(t));
+	return rc ? rc : dn_printf(out, outsz, "cn=%s,ou=counters,%s", k, t);
+}
+
 /* Copy the value of RDN I of DN if its attribute is TYPE. */
 static bool rdn_value(LDAPDN dn, int i, const char *type, char *out,
 		      size_t outsz)

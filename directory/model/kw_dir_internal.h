@@ -68,6 +68,9 @@ int kw_dn_user(const struct kw_dir *dir, const struct kw_name *name, char *out,
 	       size_t outsz);
 int kw_dn_role(const struct kw_dir *dir, const char *tenant, const char *role,
 	       char *out, size_t outsz);
+/* The counter entry of KEY (a kw_address_key(), not empty) in TENANT. */
+int kw_dn_counter(const struct kw_dir *dir, const char *tenant, const char *key,
+		  char *out, size_t outsz);
 /* The user name of a DN below DIR's tenants, or EINVAL. */
 int kw_dn_to_name(const struct kw_dir *dir, const char *dn,
 		  struct kw_name *out);

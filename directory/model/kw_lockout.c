@@ -150,12 +150,7 @@ static int count_failure(struct kw_dir *dir, const char *tenant, const char *dn,
 static int address_dn(struct kw_dir *dir, const char *tenant, const char *key,
 		      char *out, size_t outsz)
 {
-	char esc[3 * KW_ADDRESS_KEY_MAX + 1], t[KW_DN_MAX];
-
-	if (key == NULL || key[0] == '\0' || strlen(key) > KW_ADDRESS_KEY_MAX ||
-	    kw_escape_dn_value(key, strlen(key), esc, sizeof(esc)) < 0 ||
-	    kw_dn_tenant(dir, tenant, t, sizeof(t)) != 0 ||
-	    snprintf(out, outsz, "cn=%s,ou=counters,%s", esc, t) >= (int)outsz)
+	if (kw_dn_counter(dir, tenant, key, out, outsz) != 0)
 		return kw_dir_set_error(dir, EINVAL,
 					"invalid tenant or address");
 	return 0;

@@ -94,17 +94,15 @@ static int login_query(struct kw_dir *dir, const struct kw_name *name,
 	return 0;
 }
 
-/* Is DN the counter entry of ADDRESS in the tenant TDN? */
-static bool is_address_entry(const char *dn, const char *tdn,
-			     const char *address)
+/* Is DN the counter entry of ADDRESS in TENANT? */
+static bool is_address_entry(const struct kw_dir *dir, const char *dn,
+			     const char *tenant, const char *address)
 {
-	char esc[3 * KW_ADDRESS_KEY_MAX + 1], want[2 * KW_DN_MAX];
+	char want[KW_DN_MAX];
 
-	if (address == NULL ||
-	    kw_escape_dn_value(address, strlen(address), esc, sizeof(esc)) < 0)
-		return false;
-	snprintf(want, sizeof(want), "cn=%s,ou=counters,%s", esc, tdn);
-	return kw_dn_equal(dn, want);
+	return address != NULL &&
+	       kw_dn_counter(dir, tenant, address, want, sizeof(want)) == 0 &&
+	       kw_dn_equal(dn, want);
 }
 
 int kw_login_lookup_send(struct kw_dir *dir, const struct kw_name *name,
@@ -162,7 +160,7 @@ int kw_login_lookup_recv(struct kw_dir *dir, int msgid,
 			out->user_found = true;
 			out->totp_token = kw_mfa_entry_has_token(dir->ld, e);
 		} else if (kw_entry_has_class(dir->ld, e, "kwFailureCounter") &&
-			   is_address_entry(dn, tdn, address)) {
+			   is_address_entry(dir, dn, name->tenant, address)) {
 			kw_lock_fill(dir, e, &out->address);
 		} else if (kw_entry_has_class(dir->ld, e, "groupOfNames")) {
 			char cn[KW_ROLE_MAX + 1], rdn[KW_DN_MAX];

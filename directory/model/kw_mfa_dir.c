@@ -296,18 +296,6 @@ int kw_mfa_policy_get(struct kw_dir *dir, const char *tenant,
 
 /* ---- the lookup of a code check ----------------------------------------- */
 
-/* The DN of KEY's counter entry in the tenant TDN. */
-static int address_dn(const char *tdn, const char *key, char *out, size_t outsz)
-{
-	char esc[3 * KW_ADDRESS_KEY_MAX + 1];
-	int n;
-
-	if (kw_escape_dn_value(key, strlen(key), esc, sizeof(esc)) < 0)
-		return EINVAL;
-	n = snprintf(out, outsz, "cn=%s,ou=counters,%s", esc, tdn);
-	return n < 0 || (size_t)n >= outsz ? EINVAL : 0;
-}
-
 /*
  * The filter of one search that finds the tenant entry, the user's entry
  * and, with KEY, the address's counter entry:
@@ -353,10 +341,8 @@ int kw_mfa_lookup(struct kw_dir *dir, const struct kw_name *name,
 	    kw_dn_user(dir, name, udn, sizeof(udn)) ||
 	    lookup_filter(name, address_key, filter, sizeof(filter)))
 		return kw_dir_set_error(dir, EINVAL, "invalid name");
-	if (address_key != NULL &&
-	    (address_key[0] == '\0' ||
-	     strlen(address_key) > KW_ADDRESS_KEY_MAX ||
-	     address_dn(tdn, address_key, adn, sizeof(adn)) != 0))
+	if (address_key != NULL && kw_dn_counter(dir, name->tenant, address_key,
+						 adn, sizeof(adn)) != 0)
 		return kw_dir_set_error(dir, EINVAL, "invalid address");
 	rc = kw_dir_search(dir, tdn, LDAP_SCOPE_SUBTREE, filter, lookup_attrs,
 			   &res);
