@@ -915,11 +915,15 @@ static int verify_tenant(struct kwadm *ctx, const struct kw_master_key *mk,
 		rc = KWADM_EXIT_FAILURE;
 		goto done;
 	}
-	/* the head before the records: records after it came meanwhile */
-	rc = kw_audit_head_find(ctx->dir, tenant, &head);
+	/*
+	 * The anchor once, then the head after it and before the records
+	 * (records after it came meanwhile): a purge between two reads of
+	 * the anchor would make them disagree.
+	 */
+	rc = kw_audit_anchor_get(ctx->dir, tenant, &anchor, &have_anchor);
 	if (rc == 0)
-		rc = kw_audit_anchor_get(ctx->dir, tenant, &anchor,
-					 &have_anchor);
+		rc = kw_audit_head_from_anchor(
+			ctx->dir, tenant, have_anchor ? &anchor : NULL, &head);
 	if (rc == 0)
 		rc = kw_audit_read_log(ctx->dir, tenant, &v, &n, &foreign);
 	if (rc == EBADMSG) {

@@ -820,12 +820,29 @@ static int probe_forward(struct kw_dir *dir, const char *tenant,
 	return 0;
 }
 
+int kw_audit_head_from_anchor(struct kw_dir *dir, const char *tenant,
+			      const struct kw_audit_anchor *anchor,
+			      struct kw_audit_head *out)
+{
+	struct kw_audit_head head = {.known = false};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (tenant == NULL || !kw_name_valid_tenant(tenant))
+		return kw_dir_set_error(dir, EINVAL, "invalid tenant");
+	if (anchor != NULL)
+		set_head(&head, anchor->seq, anchor->mac);
+	rc = probe_forward(dir, tenant, &head);
+	if (rc == 0)
+		*out = head;
+	return rc;
+}
+
 int kw_audit_head_find(struct kw_dir *dir, const char *tenant,
 		       struct kw_audit_head *out)
 {
 	struct kw_audit_anchor anchor;
-	struct kw_audit_head head = {.known = false};
-	bool found;
+	bool found = false;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -834,12 +851,8 @@ int kw_audit_head_find(struct kw_dir *dir, const char *tenant,
 	rc = kw_audit_anchor_get(dir, tenant, &anchor, &found);
 	if (rc)
 		return rc;
-	if (found)
-		set_head(&head, anchor.seq, anchor.mac);
-	rc = probe_forward(dir, tenant, &head);
-	if (rc == 0)
-		*out = head;
-	return rc;
+	return kw_audit_head_from_anchor(dir, tenant, found ? &anchor : NULL,
+					 out);
 }
 
 int kw_audit_head_refresh(struct kw_dir *dir, const char *tenant,

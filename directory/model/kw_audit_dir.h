@@ -73,6 +73,14 @@ struct kw_audit_head {
  */
 int kw_audit_head_find(struct kw_dir *dir, const char *tenant,
 		       struct kw_audit_head *out);
+/*
+ * As kw_audit_head_find(), from ANCHOR, which the caller read with
+ * kw_audit_anchor_get() (NULL: there is none), so that a caller that
+ * needs both reads the anchor once and gets a head that follows it.
+ */
+int kw_audit_head_from_anchor(struct kw_dir *dir, const char *tenant,
+			      const struct kw_audit_anchor *anchor,
+			      struct kw_audit_head *out);
 
 /*
  * Move the known HEAD of TENANT's chain forward to the current head, with
