@@ -60,6 +60,7 @@ struct kwd_chain {
 struct delivery {
 	struct kwd_audit *a;
 	long long hold_ms; /* > 0: records held back for this long (busy) */
+	char why[KW_DIR_ERROR_MAX]; /* the record that failed, and why */
 };
 
 /* ---- the spool directory ------------------------------------------------ */
@@ -286,19 +287,20 @@ static int deliver_one(const struct kw_audit_record *spooled, void *arg)
 	}
 	/* a head seen before the failure may be stale now */
 	chain->head.known = false;
-	kw_log(LOG_WARNING,
-	       "audit: record %s not delivered yet (%s); it stays spooled",
-	       r.id,
-	       kw_dir_error(a->dir)[0] ? kw_dir_error(a->dir) : strerror(rc));
+	/* said once by delivery_main, not at every retry */
+	snprintf(d->why, sizeof(d->why), "record %s: %s", r.id,
+		 kw_dir_error(a->dir)[0] ? kw_dir_error(a->dir) : strerror(rc));
+	kw_log(LOG_DEBUG, "audit: %s; it stays spooled", d->why);
 	return rc;
 }
 
 /*
  * One pass over the spool.  Returns 0 when it is empty; *HOLD_MS_OUT > 0
- * if it stopped to hold records back, for that long.
+ * if it stopped to hold records back, for that long; WHY (WHYSZ bytes)
+ * says what stopped it otherwise.
  */
 static int deliver_all(struct kwd_audit *a, struct kwd_server *srv,
-		       long long *hold_ms_out)
+		       long long *hold_ms_out, char *why, size_t whysz)
 {
 	struct delivery d = {.a = a};
 	size_t delivered = 0, bad = 0;
@@ -318,6 +320,7 @@ static int deliver_all(struct kwd_audit *a, struct kwd_server *srv,
 	}
 	rc = kw_spool_replay(a->spool, deliver_one, &d, &delivered, &bad);
 	*hold_ms_out = d.hold_ms;
+	snprintf(why, whysz, "%s", d.why[0] ? d.why : strerror(rc));
 	if (rc == 0) {
 		a->check_all = false; /* the spool knows its place again */
 		pthread_mutex_lock(&a->lock);
@@ -366,25 +369,27 @@ static void *delivery_main(void *arg)
 	bool failing = false;
 
 	while (!stopping(a)) {
+		char why[KW_DIR_ERROR_MAX + 32] = "";
 		long long hold_ms = 0;
-		int rc = deliver_all(a, srv, &hold_ms);
+		int rc = deliver_all(a, srv, &hold_ms, why, sizeof(why));
+		bool failed = rc != 0 && rc != ECANCELED;
 
 		if (hold_ms > 0) {
 			/* held back: look again once it may be quiet */
 			wait_for_work(a, (int)hold_ms, true);
 			continue;
 		}
-		if (rc != 0 && rc != ECANCELED)
+		if (failed)
 			kw_spool_sync(a->spool); /* they wait: on disk */
-		if (rc != 0 && rc != ECANCELED && !failing)
+		if (failed && !failing)
 			kw_log(LOG_WARNING,
 			       "audit: the directory does not take records "
 			       "(%s); they wait in %s",
-			       strerror(rc), a->spool_dir);
+			       why[0] ? why : strerror(rc), a->spool_dir);
 		if (rc == 0 && failing)
 			kw_log(LOG_NOTICE,
 			       "audit: the directory takes records again");
-		failing = rc != 0 && rc != ECANCELED;
+		failing = failed;
 		wait_for_work(a, failing ? RETRY_MS : IDLE_MS, false);
 	}
 	kw_dir_free(a->dir);

@@ -232,6 +232,10 @@ while [ $i -lt 200 ] && [ "$("$KWSPOOL" count "$SPOOL")" != 0 ]; do
 	i=$((i + 1))
 done
 is "$("$KWSPOOL" count "$SPOOL")" 0 "and the spool is empty again"
+is "$(grep -c 'audit: the directory does not take records (.*); they wait' "$KWD_LOG")" 1 \
+	"keywardd said once, with the reason, that records wait"
+is "$(grep -c 'audit: the directory takes records again' "$KWD_LOG")" 1 \
+	"and once that they go again"
 
 # ---- what cannot be recorded is not allowed ------------------------------
 
