@@ -245,6 +245,12 @@ const char *kwadm_quote(const char *s, char *out, size_t outsz);
 
 /* Format T as ISO 8601 UTC ("2026-01-31T12:00:00Z"), or "-" for 0. */
 const char *kwadm_format_time(time_t t, char *out, size_t outsz);
+/*
+ * YYYY-MM-DD (midnight UTC at its start) or YYYY-MM-DDTHH:MM:SSZ, after
+ * 1970, into *OUT.  A day or time that does not exist (February 30,
+ * 24:00:00) is refused: timegm would quietly move it on.
+ */
+bool kwadm_parse_utc(const char *s, time_t *out);
 
 /* True if S is valid UTF-8 without control characters. */
 bool kwadm_text_valid(const char *s);

@@ -39,51 +39,6 @@ static const char *records_word(size_t n)
 
 /* ---- times ------------------------------------------------------------- */
 
-static int two_digits(const char *s)
-{
-	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
-		return -1;
-	return (s[0] - '0') * 10 + (s[1] - '0');
-}
-
-/* YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, a real UTC date after 1970. */
-static bool parse_absolute(const char *s, time_t *out)
-{
-	struct tm tm = {0}, back;
-	size_t len = strlen(s);
-	int hi, lo;
-	time_t t;
-
-	if ((len != 10 && len != 20) || s[4] != '-' || s[7] != '-')
-		return false;
-	hi = two_digits(s);
-	lo = two_digits(s + 2);
-	tm.tm_mon = two_digits(s + 5) - 1;
-	tm.tm_mday = two_digits(s + 8);
-	if (len == 20) {
-		if (s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
-		    s[19] != 'Z')
-			return false;
-		tm.tm_hour = two_digits(s + 11);
-		tm.tm_min = two_digits(s + 14);
-		tm.tm_sec = two_digits(s + 17);
-	}
-	if (hi < 0 || lo < 0 || tm.tm_mon < 0 || tm.tm_mday < 0 ||
-	    tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
-		return false;
-	tm.tm_year = hi * 100 + lo - 1900;
-	back = tm;
-	t = timegm(&back);
-	/* timegm moves 30 February to March: refuse what it moved */
-	if (t <= 0 || gmtime_r(&t, &back) == NULL ||
-	    back.tm_year != tm.tm_year || back.tm_mon != tm.tm_mon ||
-	    back.tm_mday != tm.tm_mday || back.tm_hour != tm.tm_hour ||
-	    back.tm_min != tm.tm_min || back.tm_sec != tm.tm_sec)
-		return false;
-	*out = t;
-	return true;
-}
-
 /* -N followed by s, m, h or d: that long before NOW. */
 static bool parse_relative(const char *s, time_t now, time_t *out)
 {
@@ -127,7 +82,7 @@ static int parse_time_option(const struct kwadm_command *cmd, const char *name,
 {
 	char quoted[KWADM_QUOTE_MAX];
 
-	if (parse_absolute(text, out) || parse_relative(text, now, out))
+	if (kwadm_parse_utc(text, out) || parse_relative(text, now, out))
 		return 0;
 	return kwadm_usage_error(cmd,
 				 "%s '%s': write YYYY-MM-DD, "

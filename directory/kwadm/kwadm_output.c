@@ -173,6 +173,43 @@ const char *kwadm_quote(const char *s, char *out, size_t outsz)
 	return out;
 }
 
+/*
+ * Does S have the shape of TEMPLATE, where 'd' stands for a digit and
+ * every other character for itself?
+ */
+static bool has_shape(const char *s, const char *template)
+{
+	for (; *template != '\0'; s++, template ++) {
+		if (*template == 'd' ? *s < '0' || *s > '9' : *s != *template)
+			return false;
+	}
+	return *s == '\0';
+}
+
+bool kwadm_parse_utc(const char *s, time_t *out)
+{
+	bool date_only = has_shape(s, "dddd-dd-dd");
+	struct tm tm, typed, check;
+	const char *end;
+	time_t t;
+
+	if (!date_only && !has_shape(s, "dddd-dd-ddTdd:dd:ddZ"))
+		return false;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, date_only ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return false;
+	typed = tm; /* timegm normalises TM in place */
+	t = timegm(&tm);
+	if (t <= 0 || gmtime_r(&t, &check) == NULL ||
+	    check.tm_year != typed.tm_year || check.tm_mon != typed.tm_mon ||
+	    check.tm_mday != typed.tm_mday || check.tm_hour != typed.tm_hour ||
+	    check.tm_min != typed.tm_min || check.tm_sec != typed.tm_sec)
+		return false;
+	*out = t;
+	return true;
+}
+
 const char *kwadm_format_time(time_t t, char *out, size_t outsz)
 {
 	struct tm tm;

@@ -275,48 +275,6 @@ static int tenant_unlock_address(struct kwadm *ctx,
 
 /* ---- tenant set ------------------------------------------------------- */
 
-/*
- * Does S have the shape of TEMPLATE, where 'd' stands for a digit and
- * every other character for itself?
- */
-static bool has_shape(const char *s, const char *template)
-{
-	for (; *template != '\0'; s++, template ++) {
-		if (*template == 'd' ? *s < '0' || *s > '9' : *s != *template)
-			return false;
-	}
-	return *s == '\0';
-}
-
-/*
- * YYYY-MM-DD (midnight UTC at its start) or YYYY-MM-DDTHH:MM:SSZ into
- * *OUT.  A day or time that does not exist (February 30, 24:00:00) is
- * refused: timegm would quietly move it on.
- */
-static bool parse_utc(const char *s, time_t *out)
-{
-	bool date_only = has_shape(s, "dddd-dd-dd");
-	struct tm tm, typed, check;
-	const char *end;
-	time_t t;
-
-	if (!date_only && !has_shape(s, "dddd-dd-ddTdd:dd:ddZ"))
-		return false;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, date_only ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return false;
-	typed = tm; /* timegm normalises TM in place */
-	t = timegm(&tm);
-	if (t <= 0 || gmtime_r(&t, &check) == NULL ||
-	    check.tm_year != typed.tm_year || check.tm_mon != typed.tm_mon ||
-	    check.tm_mday != typed.tm_mday || check.tm_hour != typed.tm_hour ||
-	    check.tm_min != typed.tm_min || check.tm_sec != typed.tm_sec)
-		return false;
-	*out = t;
-	return true;
-}
-
 /* Is the KEY of "KEY=VALUE" in ARG (of KLEN bytes) NAME? */
 static bool key_is(const char *arg, size_t klen, const char *name)
 {
@@ -347,7 +305,7 @@ static int parse_setting(const struct kwadm_command *cmd, const char *arg,
 		given = &c->set_grace;
 		c->grace_until = 0;
 		if (strcmp(value, "none") != 0 &&
-		    !parse_utc(value, &c->grace_until))
+		    !kwadm_parse_utc(value, &c->grace_until))
 			why = "grace-until is YYYY-MM-DD, "
 			      "YYYY-MM-DDTHH:MM:SSZ (UTC) or none";
 	} else if (key_is(arg, klen, "self-enrol")) {
