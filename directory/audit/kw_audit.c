@@ -211,6 +211,29 @@ static bool chain_fields_ok(const struct kw_audit_record *r)
 	return head_ok(r->seq - 1, r->prev_mac, sizeof(r->prev_mac));
 }
 
+bool kw_audit_mac_valid(const char *s)
+{
+	return s != NULL && string_ok(s, KW_AUDIT_MAC_HEX_LEN + 1,
+				      KW_AUDIT_MAC_HEX_LEN, is_hex_char);
+}
+
+bool kw_audit_user_hash_valid(const char *s)
+{
+	return s != NULL && s[0] != '\0' &&
+	       user_hash_ok(s, KW_AUDIT_USER_HASH_LEN + 1);
+}
+
+bool kw_audit_kind_valid(const char *s)
+{
+	return s != NULL &&
+	       string_ok(s, KW_AUDIT_KIND_MAX + 1, 1, is_kind_char);
+}
+
+bool kw_audit_service_valid(const char *s)
+{
+	return s != NULL && string_ok(s, KW_AUDIT_SERVICE_MAX + 1, 1, is_text);
+}
+
 /* Every field but the chain fields. */
 static bool content_ok(const struct kw_audit_record *r)
 {

@@ -128,6 +128,18 @@ struct kw_audit_record {
 	char mac[KW_AUDIT_MAC_HEX_LEN + 1];
 };
 
+/*
+ * The rules of single fields, for values that come from elsewhere (a
+ * query, a command line) and must match what records hold: a MAC (64
+ * lowercase hex digits), a name's hash ("h:" and 32), a kind (1 to
+ * KW_AUDIT_KIND_MAX of a-z 0-9 _ -), a service (1 to KW_AUDIT_SERVICE_MAX
+ * printable ASCII).  NULL is not valid.
+ */
+bool kw_audit_mac_valid(const char *s);
+bool kw_audit_user_hash_valid(const char *s);
+bool kw_audit_kind_valid(const char *s);
+bool kw_audit_service_valid(const char *s);
+
 /* Returns 0 if every field of R holds what it may (see above), or EINVAL. */
 int kw_audit_record_check(const struct kw_audit_record *r);
 

@@ -325,39 +325,6 @@ struct list_options {
 	char user[KW_AUDIT_USER_HASH_LEN + 1];
 };
 
-static bool kind_valid(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > KW_AUDIT_KIND_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		      s[i] == '-'))
-			return false;
-	return true;
-}
-
-static bool service_valid(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > KW_AUDIT_SERVICE_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return false;
-	return true;
-}
-
-static bool user_hash_valid(const char *s)
-{
-	if (strlen(s) != KW_AUDIT_USER_HASH_LEN || strncmp(s, "h:", 2) != 0)
-		return false;
-	return strspn(s + 2, "0123456789abcdef") == KW_AUDIT_USER_HASH_LEN - 2;
-}
-
 /* Returns -1 to go on, or the exit status (after --help or an error). */
 static int parse_list_options(const struct kwadm_command *cmd, int argc,
 			      char **argv, struct kwadm *ctx,
@@ -405,7 +372,7 @@ static int parse_list_options(const struct kwadm_command *cmd, int argc,
 			o->until_arg = optarg;
 			break;
 		case 'S':
-			if (!service_valid(optarg))
+			if (!kw_audit_service_valid(optarg))
 				return kwadm_usage_error(
 					cmd,
 					"--service '%s': 1-64 printable "
@@ -415,7 +382,7 @@ static int parse_list_options(const struct kwadm_command *cmd, int argc,
 			o->q.service = optarg;
 			break;
 		case 'k':
-			if (!kind_valid(optarg))
+			if (!kw_audit_kind_valid(optarg))
 				return kwadm_usage_error(
 					cmd,
 					"--kind '%s': 1-16 of a-z, 0-9, "
@@ -494,7 +461,7 @@ static int pick_user(const struct kwadm *ctx, struct list_options *o)
 	if (o->user_arg == NULL)
 		return 0;
 	if (strncmp(o->user_arg, "h:", 2) == 0) {
-		if (!user_hash_valid(o->user_arg)) {
+		if (!kw_audit_user_hash_valid(o->user_arg)) {
 			kwadm_error("'%s' is not a name hash: h: and 32 "
 				    "lowercase hex digits",
 				    kwadm_quote(o->user_arg, quoted,

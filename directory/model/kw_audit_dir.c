@@ -112,12 +112,6 @@ static bool is_lower_hex(const char *s, size_t len)
 	return true;
 }
 
-static bool mac_valid(const char *s)
-{
-	return strlen(s) == KW_AUDIT_MAC_HEX_LEN &&
-	       is_lower_hex(s, KW_AUDIT_MAC_HEX_LEN);
-}
-
 /* A positive decimal without sign or leading zeros, as the chain has. */
 static bool parse_seq(const char *s, size_t len, unsigned long long *out)
 {
@@ -281,7 +275,7 @@ static int record_from_entry(struct kw_dir *dir, LDAPMessage *e,
 	if (ok) {
 		r->seq = seq;
 		snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
-		ok = kw_audit_record_check(r) == 0 && mac_valid(r->mac);
+		ok = kw_audit_record_check(r) == 0; /* seq >= 1: MACs checked */
 	}
 	if (!ok) {
 		memset(r, 0, sizeof(*r));
@@ -464,52 +458,19 @@ static void put_equal(struct filter *f, const char *attr, const char *value)
 		put(f, "(%s=%s)", attr, esc);
 }
 
-static bool user_hash_valid(const char *s)
-{
-	return strlen(s) == KW_AUDIT_USER_HASH_LEN && s[0] == 'h' &&
-	       s[1] == ':' && is_lower_hex(s + 2, KW_AUDIT_USER_HASH_LEN - 2);
-}
-
-static bool kind_valid(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > KW_AUDIT_KIND_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		      s[i] == '-'))
-			return false;
-	return true;
-}
-
-static bool text_valid(const char *s, size_t max)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > max)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return false;
-	return true;
-}
-
 static bool query_valid(const struct kw_audit_query *q)
 {
 	return q != NULL && q->tenant != NULL &&
 	       kw_name_valid_tenant(q->tenant) &&
 	       (q->user == NULL || kw_name_valid_user(q->user) ||
-		user_hash_valid(q->user)) &&
+		kw_audit_user_hash_valid(q->user)) &&
 	       (q->outcome == NULL ||
 		strcmp(q->outcome, KW_AUDIT_SUCCESS) == 0 ||
 		strcmp(q->outcome, KW_AUDIT_FAIL) == 0) &&
 	       q->since >= 0 && q->since < TIME_END && q->until >= 0 &&
 	       q->until < TIME_END &&
-	       (q->service == NULL ||
-		text_valid(q->service, KW_AUDIT_SERVICE_MAX)) &&
-	       (q->kind == NULL || kind_valid(q->kind));
+	       (q->service == NULL || kw_audit_service_valid(q->service)) &&
+	       (q->kind == NULL || kw_audit_kind_valid(q->kind));
 }
 
 static void put_seq_range(struct filter *f, unsigned long long after,
@@ -759,7 +720,7 @@ static int read_link(struct kw_dir *dir, const char *tenant,
 	if (rc)
 		return rc;
 	if (!one_value(dir->ld, e, AT_MAC, mac_out, KW_AUDIT_MAC_HEX_LEN + 1) ||
-	    !mac_valid(mac_out))
+	    !kw_audit_mac_valid(mac_out))
 		rc = kw_dir_set_error(dir, EBADMSG,
 				      "audit record %llu of '%s' has a "
 				      "malformed " AT_MAC,
@@ -982,7 +943,7 @@ static int chain_moved(struct kw_dir *dir, struct kw_audit_record *r,
 	/* only the MAC must be sound to chain on: tampering elsewhere in the
 	   record is for verify to report, not a reason to stop recording */
 	if (!one_value(dir->ld, e, AT_MAC, mac, sizeof(mac)) ||
-	    !mac_valid(mac)) {
+	    !kw_audit_mac_valid(mac)) {
 		ldap_msgfree(res);
 		return kw_dir_set_error(dir, EBADMSG,
 					"audit record %llu of '%s' has a "

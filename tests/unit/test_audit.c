@@ -426,6 +426,53 @@ static void test_encode_rejects(void **state)
 			 EINVAL);
 }
 
+/* The single-field rules that queries and kwadm's options use. */
+static void test_field_rules(void **state)
+{
+	char mac[KW_AUDIT_MAC_HEX_LEN + 2], hash[KW_AUDIT_USER_HASH_LEN + 2];
+	char kind[KW_AUDIT_KIND_MAX + 2], service[KW_AUDIT_SERVICE_MAX + 2];
+
+	memset(mac, 'a', KW_AUDIT_MAC_HEX_LEN);
+	mac[KW_AUDIT_MAC_HEX_LEN] = '\0';
+	assert_true(kw_audit_mac_valid(mac));
+	mac[0] = 'A';
+	assert_false(kw_audit_mac_valid(mac));
+	mac[0] = 'a';
+	mac[KW_AUDIT_MAC_HEX_LEN - 1] = '\0';
+	assert_false(kw_audit_mac_valid(mac)); /* 63 digits */
+	mac[KW_AUDIT_MAC_HEX_LEN - 1] = 'a';
+	mac[KW_AUDIT_MAC_HEX_LEN] = 'a';
+	mac[KW_AUDIT_MAC_HEX_LEN + 1] = '\0';
+	assert_false(kw_audit_mac_valid(mac)); /* 65 */
+
+	strcpy(hash, "h:");
+	memset(hash + 2, '0', KW_AUDIT_USER_HASH_LEN - 2);
+	hash[KW_AUDIT_USER_HASH_LEN] = '\0';
+	assert_true(kw_audit_user_hash_valid(hash));
+	hash[0] = 'x';
+	assert_false(kw_audit_user_hash_valid(hash));
+	assert_false(kw_audit_user_hash_valid(""));
+
+	assert_true(kw_audit_kind_valid("auth"));
+	assert_false(kw_audit_kind_valid(""));
+	assert_false(kw_audit_kind_valid("Auth"));
+	memset(kind, 'a', sizeof(kind) - 1);
+	kind[sizeof(kind) - 1] = '\0';
+	assert_false(kw_audit_kind_valid(kind)); /* one too long */
+
+	assert_true(kw_audit_service_valid("sshd web"));
+	assert_false(kw_audit_service_valid(""));
+	assert_false(kw_audit_service_valid("ss\thd"));
+	memset(service, 's', sizeof(service) - 1);
+	service[sizeof(service) - 1] = '\0';
+	assert_false(kw_audit_service_valid(service));
+
+	assert_false(kw_audit_mac_valid(NULL));
+	assert_false(kw_audit_user_hash_valid(NULL));
+	assert_false(kw_audit_kind_valid(NULL));
+	assert_false(kw_audit_service_valid(NULL));
+}
+
 static void test_clean_text(void **state)
 {
 	char small[5], tty[KW_AUDIT_TTY_MAX + 1];
@@ -1808,6 +1855,7 @@ int main(void)
 		cmocka_unit_test(test_encode_escapes),
 		cmocka_unit_test(test_round_trip_limits),
 		cmocka_unit_test(test_encode_rejects),
+		cmocka_unit_test(test_field_rules),
 		cmocka_unit_test(test_clean_text),
 		cmocka_unit_test(test_decode_arguments),
 		cmocka_unit_test_setup_teardown(test_chain_intact, chain_setup,
