@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 struct opts {
 	const char *service, *floor_service, *user, *uri, *base, *user_dn;
 	const char *service_dn;
@@ -59,14 +61,6 @@ struct run {
 	double *lat; /* microseconds, one per login */
 	int failures;
 };
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static int conv(int n, const struct pam_message **msg,
 		struct pam_response **resp, void *data)
@@ -99,24 +93,6 @@ static int pam_login(const char *service, const char *user,
 		rc = pam_acct_mgmt(ph, 0);
 	pam_end(ph, rc);
 	return rc;
-}
-
-static LDAP *ldap_open_bound(const char *uri, const char *dn,
-			     const char *password)
-{
-	struct berval cred = {strlen(password), (char *)password};
-	int version = LDAP_VERSION3;
-	LDAP *ld = NULL;
-
-	if (ldap_initialize(&ld, uri) != LDAP_SUCCESS)
-		return NULL;
-	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
-	if (ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
-			     NULL) != LDAP_SUCCESS) {
-		ldap_unbind_ext_s(ld, NULL, NULL);
-		return NULL;
-	}
-	return ld;
 }
 
 /*
@@ -179,16 +155,16 @@ static void *worker(void *arg)
 	int i;
 
 	if (r->floor) {
-		svc = ldap_open_bound(o->uri, o->service_dn,
-				      o->service_password);
-		usr = ldap_open_bound(o->uri, o->user_dn, o->password);
+		svc = bench_ldap_open_bound(o->uri, o->service_dn,
+					    o->service_password);
+		usr = bench_ldap_open_bound(o->uri, o->user_dn, o->password);
 		if (svc == NULL || usr == NULL) {
 			r->failures = r->n;
 			goto out;
 		}
 	}
 	for (i = 0; i < r->n; i++) {
-		double t0 = now_us();
+		double t0 = bench_now_us();
 		int rc;
 
 		if (r->floor) {
@@ -204,7 +180,7 @@ static void *worker(void *arg)
 			if (o->wrong && rc == PAM_AUTH_ERR)
 				rc = PAM_SUCCESS;
 		}
-		r->lat[i] = now_us() - t0;
+		r->lat[i] = bench_now_us() - t0;
 		if (rc != PAM_SUCCESS)
 			r->failures++;
 	}
@@ -214,13 +190,6 @@ out:
 	if (usr != NULL)
 		ldap_unbind_ext_s(usr, NULL, NULL);
 	return NULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 struct figures {
@@ -240,7 +209,7 @@ static int measure(const struct opts *o, bool floor, int clients,
 	all = calloc((size_t)total, sizeof(*all));
 	if (all == NULL)
 		return ENOMEM;
-	t0 = now_us();
+	t0 = bench_now_us();
 	for (i = 0; i < clients; i++) {
 		runs[i] = (struct run){.o = o,
 				       .floor = floor,
@@ -253,8 +222,8 @@ static int measure(const struct opts *o, bool floor, int clients,
 		pthread_join(th[i], NULL);
 		f->failures += runs[i].failures;
 	}
-	wall = now_us() - t0;
-	qsort(all, (size_t)total, sizeof(*all), cmp_double);
+	wall = bench_now_us() - t0;
+	qsort(all, (size_t)total, sizeof(*all), bench_cmp_double);
 	k = total / 2;
 	f->median = all[k];
 	f->p99 = all[(size_t)(total * 0.99) < (size_t)total
@@ -268,7 +237,7 @@ static int measure(const struct opts *o, bool floor, int clients,
 /* Run the -W command: milliseconds it took, or -1 (none, or it failed). */
 static double drain(const struct opts *o)
 {
-	double t0 = now_us();
+	double t0 = bench_now_us();
 
 	if (o->drain == NULL)
 		return -1;
@@ -276,22 +245,7 @@ static double drain(const struct opts *o)
 		fprintf(stderr, "login_bench: %s failed\n", o->drain);
 		return -1;
 	}
-	return (now_us() - t0) / 1e3;
-}
-
-static int read_line_file(const char *path, char *buf, size_t sz)
-{
-	FILE *fp = fopen(path, "r");
-
-	if (fp == NULL || fgets(buf, (int)sz, fp) == NULL) {
-		fprintf(stderr, "login_bench: cannot read %s\n", path);
-		if (fp != NULL)
-			fclose(fp);
-		return -1;
-	}
-	fclose(fp);
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
+	return (bench_now_us() - t0) / 1e3;
 }
 
 static void usage(void)
@@ -323,8 +277,8 @@ int main(int argc, char **argv)
 			o.user = optarg;
 			break;
 		case 'p':
-			if (read_line_file(optarg, o.password,
-					   sizeof(o.password)))
+			if (bench_read_line_file(optarg, o.password,
+						 sizeof(o.password)))
 				return 1;
 			break;
 		case 'H':
@@ -340,8 +294,8 @@ int main(int argc, char **argv)
 			o.service_dn = optarg;
 			break;
 		case 'P':
-			if (read_line_file(optarg, o.service_password,
-					   sizeof(o.service_password)))
+			if (bench_read_line_file(optarg, o.service_password,
+						 sizeof(o.service_password)))
 				return 1;
 			break;
 		case 'n':

@@ -64,6 +64,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include "kw_keys.h"
 #include "kw_mfa.h"
 
@@ -136,14 +138,6 @@ struct figures {
 	double per_s;
 	int failures;
 };
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 /* ---- tokens ------------------------------------------------------------ */
 
@@ -285,7 +279,7 @@ static int conv(int n, const struct pam_message **msg,
 			break;
 		case PAM_TEXT_INFO:
 			if (strcmp(msg[i]->msg, MARK) == 0)
-				l->mark_us = now_us();
+				l->mark_us = bench_now_us();
 			break;
 		default:
 			break;
@@ -317,9 +311,9 @@ static int pam_login(const char *service, struct login *l, bool account,
 		snprintf(err, errlen, "pam_start %s: %d", service, rc);
 		return rc;
 	}
-	*auth_start = now_us();
+	*auth_start = bench_now_us();
 	rc = pam_authenticate(ph, 0);
-	*auth_end = now_us();
+	*auth_end = bench_now_us();
 	if (rc == PAM_SUCCESS && account)
 		rc = pam_acct_mgmt(ph, 0);
 	if (rc != PAM_SUCCESS)
@@ -330,24 +324,6 @@ static int pam_login(const char *service, struct login *l, bool account,
 }
 
 /* ---- the floor's directory work ---------------------------------------- */
-
-static LDAP *ldap_open_bound(const char *uri, const char *dn,
-			     const char *password)
-{
-	struct berval cred = {strlen(password), (char *)password};
-	int version = LDAP_VERSION3;
-	LDAP *ld = NULL;
-
-	if (ldap_initialize(&ld, uri) != LDAP_SUCCESS)
-		return NULL;
-	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
-	if (ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
-			     NULL) != LDAP_SUCCESS) {
-		ldap_unbind_ext_s(ld, NULL, NULL);
-		return NULL;
-	}
-	return ld;
-}
 
 /* The user's entry, with what a code check reads of it. */
 static int floor_search(LDAP *svc, const struct login *l)
@@ -453,7 +429,7 @@ static bool run_one(struct run *r, LDAP *svc, LDAP *usr, long pos, int i)
 			 pos);
 		return false;
 	}
-	t0 = now_us();
+	t0 = bench_now_us();
 	switch (r->kind) {
 	case KIND_STACK:
 		rc = pam_login(o->stack, &l, true, &auth_start, &auth_end, err,
@@ -483,7 +459,7 @@ static bool run_one(struct run *r, LDAP *svc, LDAP *usr, long pos, int i)
 		r->totp_lat[i] = auth_end - l.mark_us;
 		return true;
 	}
-	r->lat[i] = now_us() - t0;
+	r->lat[i] = bench_now_us() - t0;
 	return rc == PAM_SUCCESS;
 }
 
@@ -499,9 +475,9 @@ static void *worker(void *arg)
 
 		/* the user connection is warm: bound once as its first user */
 		login_prepare(o, r->pool, r->first, false, &l);
-		svc = ldap_open_bound(o->uri, o->service_dn,
-				      o->service_password);
-		usr = ldap_open_bound(o->uri, l.dn, o->password);
+		svc = bench_ldap_open_bound(o->uri, o->service_dn,
+					    o->service_password);
+		usr = bench_ldap_open_bound(o->uri, l.dn, o->password);
 		if (svc == NULL || usr == NULL) {
 			snprintf(r->error, sizeof(r->error),
 				 "floor: cannot bind to %s", o->uri);
@@ -567,7 +543,7 @@ static int measure(const struct opts *o, enum kind kind, struct pool *p, int n,
 	rc = pool_take(p, total, &first);
 	if (rc != 0)
 		return rc;
-	t0 = now_us();
+	t0 = bench_now_us();
 	for (i = 0; i < clients; i++) {
 		size_t slot = (size_t)s->n + (size_t)i * per;
 
@@ -590,7 +566,7 @@ static int measure(const struct opts *o, enum kind kind, struct pool *p, int n,
 	for (i = 0; i < clients; i++)
 		if (started[i])
 			pthread_join(th[i], NULL);
-	s->wall_us += now_us() - t0;
+	s->wall_us += bench_now_us() - t0;
 	s->n += total;
 	for (i = 0; i < clients; i++) {
 		s->failures += runs[i].failures;
@@ -614,19 +590,12 @@ static int warm_up(const struct opts *o, enum kind kind, struct pool *p)
 	return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Median and 99th percentile of the N (> 0) values of V, sorted in place. */
 static struct stat_pair summarise(double *v, int n)
 {
 	size_t k = (size_t)((double)n * 0.99);
 
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	qsort(v, (size_t)n, sizeof(*v), bench_cmp_double);
 	return (struct stat_pair){.median = v[n / 2],
 				  .p99 = v[k < (size_t)n ? k : (size_t)n - 1]};
 }
@@ -855,21 +824,6 @@ static int write_ldif(const struct ldif_opts *o)
 
 /* ---- main -------------------------------------------------------------- */
 
-static int read_line_file(const char *path, char *buf, size_t sz)
-{
-	FILE *fp = fopen(path, "r");
-
-	if (fp == NULL || fgets(buf, (int)sz, fp) == NULL) {
-		fprintf(stderr, "totp_bench: cannot read %s\n", path);
-		if (fp != NULL)
-			fclose(fp);
-		return -1;
-	}
-	fclose(fp);
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
 static int parse_number(const char *s, long min, long max, long *out)
 {
 	char *end;
@@ -926,8 +880,8 @@ static int main_ldif(int argc, char **argv)
 				usage();
 			break;
 		case 'p':
-			if (read_line_file(optarg, o.password,
-					   sizeof(o.password)))
+			if (bench_read_line_file(optarg, o.password,
+						 sizeof(o.password)))
 				return 1;
 			break;
 		default:
@@ -961,8 +915,8 @@ static int main_run(int argc, char **argv)
 			o.floor = optarg;
 			break;
 		case 'p':
-			if (read_line_file(optarg, o.password,
-					   sizeof(o.password)))
+			if (bench_read_line_file(optarg, o.password,
+						 sizeof(o.password)))
 				return 1;
 			break;
 		case 'H':
@@ -975,8 +929,8 @@ static int main_run(int argc, char **argv)
 			o.service_dn = optarg;
 			break;
 		case 'P':
-			if (read_line_file(optarg, o.service_password,
-					   sizeof(o.service_password)))
+			if (bench_read_line_file(optarg, o.service_password,
+						 sizeof(o.service_password)))
 				return 1;
 			break;
 		case 'T':
