@@ -488,6 +488,18 @@ int kw_mods_check(struct kw_dir *dir, const struct kw_mods *m)
 	return 0;
 }
 
+void kw_mods_add_list(struct kw_mods *m, int op, const char *attr,
+		      char **values)
+{
+	size_t i;
+
+	kw_mods_add(m, op, attr, NULL);
+	for (i = 0; i < m->n; i++)
+		if (m->mod[i].mod_op == op &&
+		    strcasecmp(m->mod[i].mod_type, attr) == 0)
+			m->mod[i].mod_values = values;
+}
+
 void kw_mods_remove(struct kw_mods *m, const char *attr)
 {
 	kw_mods_add(m, LDAP_MOD_REPLACE, attr, NULL);

@@ -130,6 +130,13 @@ void kw_mods_add(struct kw_mods *m, int op, const char *attr,
 		 const char *value);
 /* directory.op_timeout_ms as a struct timeval, for libldap's calls. */
 struct timeval kw_dir_op_timeout(const struct kw_dir *dir);
+/*
+ * The values of the OP on ATTR are VALUES, a NULL-terminated list of any
+ * length, which the caller keeps until the operation is sent (the
+ * builder holds at most KW_MOD_VALUES_MAX values of its own).
+ */
+void kw_mods_add_list(struct kw_mods *m, int op, const char *attr,
+		      char **values);
 /* Remove every value of ATTR, if it has any (a replace with none). */
 void kw_mods_remove(struct kw_mods *m, const char *attr);
 /* Returns ENOMEM-like EINVAL when the builder overflowed. */

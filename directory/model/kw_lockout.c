@@ -222,8 +222,6 @@ int kw_lock_set_address(struct kw_dir *dir, const char *tenant, const char *key,
 	return set_lock(dir, dn, until, reason);
 }
 
-/* Replace with no value removes an attribute, and is no error if absent. */
-
 int kw_lock_reset_user(struct kw_dir *dir, const struct kw_name *name,
 		       bool everything)
 {

@@ -383,24 +383,6 @@ int kw_mfa_lookup(struct kw_dir *dir, const struct kw_name *name,
 
 /* ---- writing ----------------------------------------------------------- */
 
-/* Replace with no value: remove ATTR, no error if it is absent. */
-
-/*
- * Replace ATTR with the N VALUES, more than the builder holds for one
- * attribute: VALUES (NULL-terminated, N entries) must outlive the
- * operation, as every value of the builder must.
- */
-static void mods_replace_all(struct kw_mods *m, const char *attr, char **values)
-{
-	size_t i;
-
-	kw_mods_add(m, LDAP_MOD_REPLACE, attr, NULL);
-	for (i = 0; i < m->n; i++)
-		if (m->mod[i].mod_op == LDAP_MOD_REPLACE &&
-		    strcasecmp(m->mod[i].mod_type, attr) == 0)
-			m->mod[i].mod_values = values;
-}
-
 /* HASHES[0..N-1] as a new NULL-terminated array (the strings not copied). */
 static char **value_list(struct kw_dir *dir, char *const *hashes, size_t n)
 {
@@ -481,7 +463,7 @@ int kw_mfa_activate(struct kw_dir *dir, const struct kw_name *name,
 	kw_mods_init(&m);
 	kw_mods_add(&m, LDAP_MOD_REPLACE, AT_STATE, STATE_ACTIVE);
 	kw_mods_add(&m, LDAP_MOD_REPLACE, AT_LAST_STEP, step_s);
-	mods_replace_all(&m, AT_RECOVERY, list);
+	kw_mods_add_list(&m, LDAP_MOD_REPLACE, AT_RECOVERY, list);
 	rc = user_modify(dir, name, dn, &m, "(" AT_STATE "=" STATE_PENDING ")",
 			 "activate");
 done:
@@ -554,7 +536,7 @@ int kw_mfa_set_recovery(struct kw_dir *dir, const struct kw_name *name,
 		goto done;
 	}
 	kw_mods_init(&m);
-	mods_replace_all(&m, AT_RECOVERY, list);
+	kw_mods_add_list(&m, LDAP_MOD_REPLACE, AT_RECOVERY, list);
 	rc = user_modify(dir, name, dn, &m, "(" AT_STATE "=" STATE_ACTIVE ")",
 			 "new recovery codes");
 done:
